@@ -1,0 +1,174 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/carbonguard/carbonguard/pack"
+)
+
+var updateScripts = flag.Bool("update-scripts", false, "rewrite the txtar scripts' golden sections (cmp with -update)")
+
+// TestMain lets the testscripts run the test binary as "carbonguard": each
+// `carbonguard ...` line in testdata/script/*.txtar is a real child process
+// that goes through main's run() and exit codes.
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"carbonguard": func() { os.Exit(run(os.Args, os.Stdin, os.Stdout, os.Stderr)) },
+	})
+}
+
+// repoRoot is the module root: tests run in the package directory, which is it.
+func repoRoot(t testing.TB) string {
+	wd, err := os.Getwd()
+	require.NoError(t, err)
+	return wd
+}
+
+func TestScripts(t *testing.T) {
+	root := repoRoot(t)
+	testscript.Run(t, testscript.Params{
+		Dir:                 filepath.Join("testdata", "script"),
+		UpdateScripts:       *updateScripts,
+		RequireExplicitExec: false,
+		Setup: func(env *testscript.Env) error {
+			env.Setenv("HOME", filepath.Join(env.WorkDir, "home"))
+			env.Setenv("CARBONGUARD_STATE_DIR", filepath.Join(env.WorkDir, "state"))
+			env.Setenv("PACKS", filepath.Join(root, "testdata", "packs"))
+			env.Setenv("REPO", root)
+			env.Setenv("CARBON_HOME", "")
+			env.Setenv("CARBONGUARD_CONFIG", "")
+			return setupScriptEnv(env, root)
+		},
+		Cmds: scriptCmds(root),
+	})
+}
+
+// scriptCmds are the commands the txtar scripts may use beside carbonguard.
+func scriptCmds(root string) map[string]func(ts *testscript.TestScript, neg bool, args []string) {
+	cmds := map[string]func(ts *testscript.TestScript, neg bool, args []string){
+		// cppack NAME DEST copies the fixture pack testdata/packs/NAME to DEST.
+		"cppack": func(ts *testscript.TestScript, neg bool, args []string) {
+			if neg || len(args) != 2 {
+				ts.Fatalf("usage: cppack NAME DEST")
+			}
+			ts.Check(copyTree(filepath.Join(root, "testdata", "packs", args[0]), ts.MkAbs(args[1])))
+		},
+	}
+	for k, v := range extraScriptCmds(root) {
+		cmds[k] = v
+	}
+	return cmds
+}
+
+// copyTree copies a directory tree, keeping modes and symlinks.
+func copyTree(src, dst string) error {
+	return filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, path)
+		target := filepath.Join(dst, rel)
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		switch {
+		case d.IsDir():
+			return os.MkdirAll(target, info.Mode().Perm()|0o700)
+		case d.Type()&fs.ModeSymlink != 0:
+			link, err := os.Readlink(path)
+			if err != nil {
+				return err
+			}
+			return os.Symlink(link, target)
+		default:
+			data, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			return os.WriteFile(target, data, info.Mode().Perm())
+		}
+	})
+}
+
+func TestExitCodeClassification(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want int
+	}{
+		{"nil", nil, exitOK},
+		{"usage", usagef("bad flag"), exitUsage},
+		{"wrapped usage", fmt.Errorf("loading: %w", usagef("bad")), exitUsage},
+		{"not a pack", &pack.NotAPackError{Dir: "/x", LookedFor: []string{"bin/"}}, exitUsage},
+		{"config error", &pack.ConfigError{Pos: pack.Position{File: "repository/conf/deployment.toml", Line: 3}, What: "bad"}, exitUsage},
+		{"explicit code", codeError{code: exitBootFailed}, exitBootFailed},
+		{"unknown flag", errors.New("flag provided but not defined: -x"), exitUsage},
+		{"plain failure", errors.New("disk on fire"), exitFailure},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			assert.Equal(t, tt.want, exitCode(tt.err, &buf))
+		})
+	}
+}
+
+func TestSilentCodeErrorPrintsNothing(t *testing.T) {
+	var buf bytes.Buffer
+	assert.Equal(t, exitBootUnknown, exitCode(codeError{code: exitBootUnknown}, &buf))
+	assert.Empty(t, buf.String())
+	exitCode(usagef("--format %q: use text or json", "xml"), &buf)
+	assert.Equal(t, "carbonguard: error: --format \"xml\": use text or json\n", buf.String())
+}
+
+func TestConfigRejectsUnknownKeysAndBadDurations(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		name, body, wantErr string
+	}{
+		{"ok", "[start]\ntimeout = \"5m\"\nstability = \"2d\"\n", ""},
+		{"unknown key", "[start]\ntimout = \"5m\"\n", "unknown key(s) start.timout"},
+		{"bad duration", "[start]\ntimeout = \"soon\"\n", "invalid duration \"soon\""},
+		{"syntax", "[start]\ntimeout = \n", ".toml:2: "},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(dir, strings.ReplaceAll(tt.name, " ", "_")+".toml")
+			require.NoError(t, os.WriteFile(path, []byte(tt.body), 0o644))
+			cfg, err := readConfig(path)
+			if tt.wantErr == "" {
+				require.NoError(t, err)
+				assert.Equal(t, path, cfg.path)
+				return
+			}
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tt.wantErr)
+			assert.Contains(t, err.Error(), path, "the message must name the file")
+			assert.Equal(t, exitUsage, classify(err))
+		})
+	}
+}
+
+func TestStateDirMustBeOutsideThePack(t *testing.T) {
+	home := t.TempDir()
+	assert.True(t, inside(filepath.Join(home, "state"), home))
+	assert.True(t, inside(home, home))
+	assert.False(t, inside(filepath.Join(filepath.Dir(home), "elsewhere"), home))
+	// A symlink out of the pack that leads back into it is still inside.
+	link := filepath.Join(t.TempDir(), "link")
+	require.NoError(t, os.Symlink(home, link))
+	assert.True(t, inside(filepath.Join(link, "not-yet", "state"), home))
+}

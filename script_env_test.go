@@ -1,0 +1,12 @@
+package main
+
+import "github.com/rogpeppe/go-internal/testscript"
+
+// setupScriptEnv adds environment for scripts that need more than a copied
+// fixture pack (fakes, u2 servers).
+func setupScriptEnv(env *testscript.Env, root string) error { return nil }
+
+// extraScriptCmds are script commands added by the areas that need them.
+func extraScriptCmds(root string) map[string]func(ts *testscript.TestScript, neg bool, args []string) {
+	return nil
+}

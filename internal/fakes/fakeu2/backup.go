@@ -1,0 +1,186 @@
+package main
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+)
+
+// backupMeta is <backup>/<product-code>/backup.json, written after the copy.
+type backupMeta struct {
+	Product string    `json:"product"`
+	Level   int       `json:"level"`
+	Created time.Time `json:"created"`
+	Digest  string    `json:"digest"`
+}
+
+// backupRoot picks the backup directory: --backup (remembered in
+// config.json), else the remembered one, else ~/.wso2-updates/backup.
+func backupRoot(p *pack, cfg *configJSON, flag string) (string, error) {
+	dir := flag
+	if dir == "" {
+		dir = cfg.getString("backup-dir")
+	}
+	if dir == "" {
+		th, err := toolHome()
+		if err != nil {
+			return "", err
+		}
+		dir = filepath.Join(th, "backup")
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", err
+	}
+	home, _ := filepath.Abs(p.home)
+	if abs == home || strings.HasPrefix(abs, home+string(filepath.Separator)) {
+		return "", fmt.Errorf("Backup directory %s cannot be inside the product directory %s", abs, home)
+	}
+	if flag != "" {
+		cfg.setString("backup-dir", abs)
+	}
+	return abs, nil
+}
+
+func takeBackup(p *pack, root string, level int) error {
+	dst := filepath.Join(root, p.code)
+	if err := os.RemoveAll(dst); err != nil {
+		return err
+	}
+	if err := copyTree(p.home, filepath.Join(dst, "pack")); err != nil {
+		return fmt.Errorf("backup to %s: %w", dst, err)
+	}
+	digest, err := treeDigest(filepath.Join(dst, "pack"))
+	if err != nil {
+		return err
+	}
+	b, _ := json.MarshalIndent(backupMeta{Product: p.code, Level: level, Created: time.Now().UTC(), Digest: digest}, "", "  ")
+	return writeFileAtomic(filepath.Join(dst, "backup.json"), b, 0o644)
+}
+
+var errNoBackup = errors.New("Unable to revert as backups could not be found")
+
+// restoreBackup puts the pack back as the backup holds it.
+func restoreBackup(p *pack, root string) (int, error) {
+	dst := filepath.Join(root, p.code)
+	b, err := os.ReadFile(filepath.Join(dst, "backup.json"))
+	if err != nil {
+		return 0, errNoBackup
+	}
+	var meta backupMeta
+	if err := json.Unmarshal(b, &meta); err != nil {
+		return 0, fmt.Errorf("%s: %w", filepath.Join(dst, "backup.json"), err)
+	}
+	digest, err := treeDigest(filepath.Join(dst, "pack"))
+	if err != nil || digest != meta.Digest {
+		return 0, errors.New("Cannot revert because the backup directory has been modified")
+	}
+	entries, err := os.ReadDir(p.home)
+	if err != nil {
+		return 0, err
+	}
+	for _, e := range entries {
+		if err := os.RemoveAll(filepath.Join(p.home, e.Name())); err != nil {
+			return 0, err
+		}
+	}
+	if err := copyTree(filepath.Join(dst, "pack"), p.home); err != nil {
+		return 0, fmt.Errorf("restoring %s: %w", p.home, err)
+	}
+	return meta.Level, nil
+}
+
+func treeDigest(root string) (string, error) {
+	h := sha256.New()
+	var files []string
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() {
+			files = append(files, p)
+		}
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	sort.Strings(files)
+	for _, f := range files {
+		rel, _ := filepath.Rel(root, f)
+		fmt.Fprintf(h, "%s\x00", filepath.ToSlash(rel))
+		st, err := os.Lstat(f)
+		if err != nil {
+			return "", err
+		}
+		if st.Mode()&fs.ModeSymlink != 0 {
+			l, _ := os.Readlink(f)
+			fmt.Fprintf(h, "link:%s\x00", l)
+			continue
+		}
+		in, err := os.Open(f)
+		if err != nil {
+			return "", err
+		}
+		_, err = io.Copy(h, in)
+		in.Close()
+		if err != nil {
+			return "", err
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+func copyTree(src, dst string) error {
+	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		target := filepath.Join(dst, rel)
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		switch {
+		case d.IsDir():
+			return os.MkdirAll(target, info.Mode().Perm()|0o700)
+		case info.Mode()&fs.ModeSymlink != 0:
+			l, err := os.Readlink(p)
+			if err != nil {
+				return err
+			}
+			return os.Symlink(l, target)
+		case info.Mode().IsRegular():
+			return copyFile(p, target, info.Mode().Perm())
+		default:
+			return nil // sockets, fifos: not part of a pack
+		}
+	})
+}
+
+func copyFile(src, dst string, mode fs.FileMode) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, mode)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}

@@ -1,0 +1,116 @@
+package validate
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/carbonguard/carbonguard/pack"
+)
+
+// update rewrites the golden reports: go test ./validate -run Golden -update
+var update = flag.Bool("update", false, "rewrite testdata/golden/* from the current output")
+
+// carbonguardStartArgs are the properties carbonguard's wrapped start adds
+// by default ([start] hostname_verification = true, verifier Strict).
+var carbonguardStartArgs = []string{
+	"-Dorg.opensaml.httpclient.https.disableHostnameVerification=false",
+	"-Dhttpclient.hostnameVerifier=Strict",
+}
+
+// goldenCases are the fixture packs with golden reports. Stock packs are
+// judged as the stock script would start them (no carbonguard properties);
+// the hardened pack as carbonguard's wrapped start would.
+var goldenCases = []struct {
+	name  string
+	start StartFacts
+}{
+	{name: "apim-4.2"},
+	{name: "apim-4.2-hardened", start: StartFacts{ScriptArgs: carbonguardStartArgs, RunAsUser: "wso2carbon", RunAsUID: 1000}},
+	{name: "apim-4.7-gateway"},
+	{name: "is-5.10"},
+	{name: "is-7.1"},
+	{name: "mi-4.3"},
+	{name: "carbon-4.4"},
+}
+
+// goldenReport runs every check on a copy of a fixture pack with the fake
+// host and the fixed clock.
+func goldenReport(t testing.TB, name string, start StartFacts) (*Report, string) {
+	t.Helper()
+	home := copyPack(t, name)
+	p, err := pack.Open(home)
+	require.NoError(t, err)
+	f, err := Collect(context.Background(), p, nil, CollectOptions{Probe: StaticProbe{Host: fakeHost()}, Start: start, Now: fixedNow})
+	require.NoError(t, err)
+	r, err := Run([]*Facts{f}, Options{})
+	require.NoError(t, err)
+	return r, home
+}
+
+func TestGoldenReports(t *testing.T) {
+	for _, tc := range goldenCases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			r, home := goldenReport(t, tc.name, tc.start)
+			var txt, js, sarif bytes.Buffer
+			require.NoError(t, r.WriteText(&txt, TextOptions{}))
+			require.NoError(t, r.WriteJSON(&js))
+			require.NoError(t, r.WriteSARIF(&sarif, ""))
+			for ext, out := range map[string]*bytes.Buffer{"txt": &txt, "json": &js, "sarif": &sarif} {
+				got := strings.ReplaceAll(out.String(), home, "/opt/wso2/"+tc.name)
+				compareGolden(t, filepath.Join("testdata", "golden", tc.name+"."+ext), got)
+			}
+			// No false positive on the node-local H2 databases (facts:
+			// checks table row 2): no failure may name them.
+			for _, fd := range r.Findings {
+				if fd.Status != Fail {
+					continue
+				}
+				for _, local := range []string{"database.local", "WSO2_CARBON_DB", "WSO2_MB_STORE_DB", "mb.store_db"} {
+					assert.NotContains(t, fd.Subject+" "+fd.Key, local, "%s flags the node-local H2 database", fd.CheckID)
+				}
+			}
+		})
+	}
+}
+
+func compareGolden(t *testing.T, path, got string) {
+	t.Helper()
+	if *update {
+		require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
+		require.NoError(t, os.WriteFile(path, []byte(got), 0o644))
+		return
+	}
+	want, err := os.ReadFile(path)
+	require.NoError(t, err, "missing golden file; run go test ./validate -run Golden -update")
+	if string(want) != got {
+		t.Errorf("%s differs from the output; review and run go test ./validate -run Golden -update\n%s", path, firstDiff(string(want), got))
+	}
+}
+
+// firstDiff shows the first differing line with a little context.
+func firstDiff(want, got string) string {
+	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
+	for i := 0; i < len(w) || i < len(g); i++ {
+		var wl, gl string
+		if i < len(w) {
+			wl = w[i]
+		}
+		if i < len(g) {
+			gl = g[i]
+		}
+		if wl != gl {
+			return fmt.Sprintf("line %d:\n  want: %s\n  got:  %s", i+1, wl, gl)
+		}
+	}
+	return ""
+}

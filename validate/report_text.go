@@ -1,0 +1,243 @@
+package validate
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"github.com/carbonguard/carbonguard/pack"
+)
+
+// TextOptions tunes the text report.
+type TextOptions struct {
+	// Verbose also lists passed and not-applicable results.
+	Verbose bool
+	// DocBase prefixes doc anchors, e.g. "docs/checks.md" or a URL.
+	DocBase string
+}
+
+// WriteText writes the report for people: per pack, findings grouped by
+// category, each with file:line, the effective value and where it came
+// from, and the fix; then what could not be judged; then the tally.
+func (r *Report) WriteText(w io.Writer, o TextOptions) error {
+	bw := bufio.NewWriter(w)
+	if o.DocBase == "" {
+		o.DocBase = "docs/checks.md"
+	}
+	for i, ps := range r.Packs {
+		if i > 0 {
+			fmt.Fprintln(bw)
+		}
+		fmt.Fprintf(bw, "%s\n", packHeadline(ps))
+		var mine []Finding
+		for _, fd := range r.Findings {
+			if fd.Home == ps.Home {
+				mine = append(mine, fd)
+			}
+		}
+		writeGroup(bw, mine, o, func(fd Finding) bool { return fd.Status == Fail }, true)
+		var unknown, skipped []Finding
+		for _, fd := range mine {
+			switch fd.Status {
+			case Unknown:
+				unknown = append(unknown, fd)
+			case Skipped:
+				skipped = append(skipped, fd)
+			}
+		}
+		if len(unknown) > 0 {
+			fmt.Fprintf(bw, "\n  could not judge (%d):\n", len(unknown))
+			for _, fd := range unknown {
+				fmt.Fprintf(bw, "    ? %s %s%s: %s\n", fd.CheckID, fd.Title, subjectSuffix(fd), fd.Message)
+				if loc := location(fd); loc != "" {
+					fmt.Fprintf(bw, "      %s\n", loc)
+				}
+				fmt.Fprintf(bw, "      why unknown: %s\n", fd.Reason)
+			}
+		}
+		if len(skipped) > 0 {
+			fmt.Fprintf(bw, "\n  skipped (%d):\n", len(skipped))
+			for _, fd := range skipped {
+				fmt.Fprintf(bw, "    - %s %s%s: %s\n", fd.CheckID, fd.Title, subjectSuffix(fd), fd.Reason)
+			}
+		}
+		if o.Verbose {
+			fmt.Fprintln(bw, "\n  passed and not applicable:")
+			for _, fd := range mine {
+				if fd.Status == Pass || fd.Status == NotApplicable {
+					mark := "ok"
+					if fd.Status == NotApplicable {
+						mark = "n/a"
+					}
+					fmt.Fprintf(bw, "    %-3s %s%s: %s\n", mark, fd.CheckID, subjectSuffix(fd), fd.Message)
+				}
+			}
+		}
+	}
+	fmt.Fprintln(bw)
+	for _, wrn := range r.Warnings {
+		fmt.Fprintf(bw, "warning: %s\n", wrn)
+	}
+	fmt.Fprintln(bw, r.Summary())
+	return bw.Flush()
+}
+
+func packHeadline(ps PackSummary) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: %s", ps.Home, productName(ps.Product))
+	if ps.Version != "" {
+		b.WriteString(" " + ps.Version)
+	}
+	var extra []string
+	if ps.Distribution != "" {
+		extra = append(extra, ps.Distribution)
+	}
+	if ps.Role != "" {
+		extra = append(extra, "role "+ps.Role)
+	}
+	extra = append(extra, "offset "+ps.Offset)
+	if ps.Layout == pack.LayoutLegacy {
+		extra = append(extra, "legacy XML configuration")
+	}
+	if ps.UpdateLevel != nil {
+		extra = append(extra, fmt.Sprintf("update level %d", *ps.UpdateLevel))
+	}
+	fmt.Fprintf(&b, " (%s)", strings.Join(extra, ", "))
+	return b.String()
+}
+
+func productName(p pack.Product) string {
+	switch p {
+	case pack.APIM:
+		return "WSO2 API Manager"
+	case pack.IS:
+		return "WSO2 Identity Server"
+	case pack.MI:
+		return "WSO2 Micro Integrator"
+	default:
+		return "WSO2 Carbon product"
+	}
+}
+
+// writeGroup prints the selected findings grouped by category.
+func writeGroup(w io.Writer, fds []Finding, o TextOptions, keep func(Finding) bool, details bool) {
+	byCat := map[string][]Finding{}
+	var cats []string
+	for _, fd := range fds {
+		if !keep(fd) {
+			continue
+		}
+		if _, ok := byCat[fd.Category]; !ok {
+			cats = append(cats, fd.Category)
+		}
+		byCat[fd.Category] = append(byCat[fd.Category], fd)
+	}
+	if len(cats) == 0 {
+		fmt.Fprintln(w, "\n  no findings")
+		return
+	}
+	sort.SliceStable(cats, func(i, j int) bool { return categoryRank(cats[i]) < categoryRank(cats[j]) })
+	for _, cat := range cats {
+		fmt.Fprintf(w, "\n  %s\n", strings.ToUpper(cat))
+		lastCheck := ""
+		for _, fd := range byCat[cat] {
+			label := fd.Severity.String()
+			if fd.Accepted != nil {
+				label += ", accepted"
+			} else if fd.Blocking {
+				label += ", blocking"
+			}
+			fmt.Fprintf(w, "    [%s] %s %s%s\n", label, fd.CheckID, fd.Title, subjectSuffix(fd))
+			if loc := location(fd); loc != "" {
+				fmt.Fprintf(w, "        %s\n", loc)
+			}
+			fmt.Fprintf(w, "        %s\n", fd.Message)
+			if fd.Accepted != nil {
+				exp := ""
+				if fd.Accepted.Expires != "" {
+					exp = " until " + fd.Accepted.Expires
+				}
+				fmt.Fprintf(w, "        accepted%s (%s): %s\n", exp, fd.Accepted.Where, fd.Accepted.Reason)
+			}
+			// The fix and the doc link once per check, not per subject.
+			if details && fd.CheckID != lastCheck {
+				fmt.Fprintf(w, "        fix: %s\n", fd.Remediation)
+				fmt.Fprintf(w, "        see: %s#%s\n", o.DocBase, fd.Doc)
+			}
+			lastCheck = fd.CheckID
+		}
+	}
+}
+
+func subjectSuffix(fd Finding) string {
+	if fd.Subject == "" {
+		return ""
+	}
+	return " — " + fd.Subject
+}
+
+// location is "file:line: key = value (source)" with what is known.
+func location(fd Finding) string {
+	var parts []string
+	if s := fd.Pos.String(); s != "" {
+		parts = append(parts, s)
+	}
+	if fd.Key != "" {
+		kv := fd.Key
+		if fd.Value != "" {
+			kv += " = " + fd.Value
+		}
+		if fd.Source != "" {
+			kv += " (" + sourceText(fd.Source) + ")"
+		}
+		parts = append(parts, kv)
+	} else if fd.Value != "" {
+		parts = append(parts, "value "+fd.Value)
+	}
+	return strings.Join(parts, ": ")
+}
+
+func sourceText(s pack.Source) string {
+	switch s {
+	case pack.SourceFile:
+		return "set in the file"
+	case pack.SourceDefault:
+		return "product default"
+	case pack.SourceRef:
+		return "via $ref{}"
+	case pack.SourceSysProp:
+		return "-D system property"
+	case pack.SourceInferred:
+		return "inferred"
+	case pack.SourceUnset:
+		return "unset"
+	default:
+		return string(s)
+	}
+}
+
+// Summary is the one-line tally, ending with the verdict against the
+// threshold.
+func (r *Report) Summary() string {
+	t := r.Tally
+	var sev []string
+	for s := Critical; s >= Info; s-- {
+		if n := t.BySeverity[s]; n > 0 {
+			sev = append(sev, fmt.Sprintf("%d %s", n, s))
+		}
+	}
+	failed := fmt.Sprintf("%d failed", t.Fail)
+	if len(sev) > 0 {
+		failed += " (" + strings.Join(sev, ", ") + ")"
+	}
+	line := fmt.Sprintf("%s, %d accepted, %d passed, %d unknown, %d skipped, %d not applicable", failed, t.Accepted, t.Pass, t.Unknown, t.Skipped, t.NotApplicable)
+	if r.NoAccept {
+		line += " (acceptances ignored: --no-accept)"
+	}
+	if r.Blocking {
+		return fmt.Sprintf("%s\nFAIL: %d finding(s) at or above %s", line, t.Blocking, r.FailOn)
+	}
+	return fmt.Sprintf("%s\nOK: nothing at or above %s", line, r.FailOn)
+}

@@ -76,8 +76,18 @@ func commands(e *env) []*cli.Command {
 		packCommand(e),
 		snapshotCommand(e),
 		checkCommand(e),
+		startCommand(e),
+		runCommand(e),
+		stopCommand(e),
+		restartCommand(e),
+		statusCommand(e),
 		checksCommand(e),
 		portsCommand(e),
+		updateCommand(e),
+		hookCommand(e),
+		rollbackCommand(e),
+		historyCommand(e),
+		completionCommand(e),
 	}
 }
 

@@ -84,8 +84,9 @@ type updateConfig struct {
 }
 
 type notifyConfig struct {
-	Command string `toml:"command"` // run with the event as JSON on stdin
-	Webhook string `toml:"webhook"` // POSTed the event as JSON
+	Command string   `toml:"command"` // run with the event as JSON on stdin
+	Webhook string   `toml:"webhook"` // POSTed the event as JSON
+	Timeout duration `toml:"timeout"` // for each; default 10s
 }
 
 // duration reads "90s", "10m", "24h" or "7d".

@@ -10,6 +10,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/carbonguard/carbonguard/archive"
+	"github.com/carbonguard/carbonguard/hooks"
 	"github.com/carbonguard/carbonguard/pack"
 	"github.com/carbonguard/carbonguard/validate"
 )
@@ -120,6 +121,24 @@ func classify(err error) int {
 	var cfgErr *pack.ConfigError
 	var checkPolicyErr *validate.OptionsError
 	switch {
+	// The update transaction's outcomes (hooks), first: each is the
+	// command's answer, whatever caused it.
+	case errors.As(err, new(*hooks.RolledBackError)):
+		return exitRolledBack
+	case errors.As(err, new(*hooks.NeedsAttentionError)):
+		return exitNeedsAttention
+	case errors.As(err, new(*hooks.UpdateFailedError)):
+		return exitUpdateFailed
+	case errors.As(err, new(*hooks.ConflictsError)):
+		return exitConflicts
+	case errors.As(err, new(*hooks.RecoveredError)):
+		return exitRecovered
+	case errors.As(err, new(*hooks.LockedError)), errors.As(err, new(*hooks.OpenTxError)):
+		return exitLocked
+	case errors.As(err, new(*hooks.ServerRunningError)):
+		return exitServerState
+	case errors.As(err, new(*hooks.UsageError)), errors.As(err, new(*hooks.U2ArgsError)), errors.As(err, new(*hooks.NoSuchTxError)):
+		return exitUsage
 	case errors.As(err, &notPack), errors.As(err, &cfgErr):
 		return exitUsage
 	case errors.As(err, &checkPolicyErr): // bad [check] policy, e.g. an acceptance of an unknown check
@@ -134,6 +153,9 @@ func classify(err error) int {
 		return exitLocked
 	case errors.Is(err, context.Canceled):
 		return exitInterrupted
+	}
+	if code, ok := startExitCode(err); ok { // start, run, restart (cmd_start.go)
+		return code
 	}
 	// urfave/cli reports unknown flags and commands as plain errors.
 	msg := err.Error()

@@ -8,5 +8,9 @@ func setupScriptEnv(env *testscript.Env, root string) error { return nil }
 
 // extraScriptCmds are script commands added by the areas that need them.
 func extraScriptCmds(root string) map[string]func(ts *testscript.TestScript, neg bool, args []string) {
-	return nil
+	cmds := startScriptCmds(root)              // fakepack (cmd_start_test.go)
+	for k, v := range updateScriptCmds(root) { // u2pack, lasttx, packwhole, waitfile (cmd_update_test.go)
+		cmds[k] = v
+	}
+	return cmds
 }

@@ -14,7 +14,7 @@ import (
 func FuzzParseTOML(f *testing.F) {
 	f.Add([]byte("[server]\noffset = {{ .Values.portOffset }}\nhostname = \"{{ .Values.host }}\"\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		subst, _ := substituteHelm(string(data))
+		subst, _, _ := substituteHelm(string(data))
 		if strings.Count(subst, "\n") != bytes.Count(data, []byte("\n")) {
 			t.Fatalf("substituteHelm moved lines")
 		}

@@ -20,6 +20,19 @@ func scanKeyPositions(src string) map[string]int {
 	return s.pos
 }
 
+// maxKeyDepth bounds how deep keys, inline tables and arrays may nest.
+// WSO2's keys are a handful of levels deep; a file far beyond that is not a
+// configuration, and the TOML parser slows down badly on it.
+const maxKeyDepth = 64
+
+// tomlDepth returns the deepest nesting in a TOML text (key segments,
+// inline tables and arrays) and the line where it occurs.
+func tomlDepth(src string) (int, int) {
+	s := &keyScanner{src: src, line: 1, pos: map[string]int{}, arrays: map[string]int{}, depthOnly: true}
+	s.run()
+	return s.maxDepth, s.maxLine
+}
+
 type keyScanner struct {
 	src    string
 	i      int
@@ -27,6 +40,16 @@ type keyScanner struct {
 	table  []string       // segments of the current table, array indexes included
 	pos    map[string]int // canonical key -> line
 	arrays map[string]int // canonical array-of-tables key (indexes resolved) -> element count
+
+	depthOnly bool // measure nesting without recording positions
+	maxDepth  int
+	maxLine   int
+}
+
+func (s *keyScanner) depth(d int) {
+	if d > s.maxDepth {
+		s.maxDepth, s.maxLine = d, s.line
+	}
 }
 
 func (s *keyScanner) eof() bool { return s.i >= len(s.src) }
@@ -49,6 +72,10 @@ func (s *keyScanner) advance() {
 }
 
 func (s *keyScanner) record(segs []string, line int) {
+	s.depth(len(segs))
+	if s.depthOnly || len(segs) > maxKeyDepth {
+		return
+	}
 	k := joinKey(segs)
 	if _, ok := s.pos[k]; !ok {
 		s.pos[k] = line
@@ -277,8 +304,10 @@ func (s *keyScanner) inlineTable(prefix []string) {
 		s.skipSpace()
 		full := append(append([]string{}, prefix...), segs...)
 		s.record(full, line)
-		if s.peek() == '{' {
+		if s.peek() == '{' && len(full) <= maxKeyDepth {
 			s.inlineTable(full)
+		} else if s.peek() == '{' {
+			s.array() // too deep to name: skip it whole
 		} else {
 			s.inlineValue()
 		}
@@ -323,6 +352,7 @@ func (s *keyScanner) array() {
 		switch c {
 		case '[', '{':
 			depth++
+			s.depth(depth)
 			s.advance()
 		case ']', '}':
 			depth--

@@ -502,6 +502,9 @@ func (p *Pack) detectRole() {
 		v := p.Value("server.server_role")
 		if s, ok := v.Raw.(string); ok {
 			p.Role = s
+			if v.Externalised {
+				p.warnf("%s: [server] server_role = %q cannot be evaluated (%s); defaults are those of role %q", v.Pos, s, firstNonEmpty(v.Problem, "externalised"), s)
+			}
 		}
 	}
 	if p.Role == "" {
@@ -529,5 +532,15 @@ func (p *Pack) detectRole() {
 		p.Node = "devportal"
 	default:
 		p.Node = p.Role
+		if externalRE.MatchString(p.Role) {
+			p.Node = "unknown"
+		}
 	}
+}
+
+func firstNonEmpty(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
 }

@@ -307,3 +307,19 @@ func treeState(t *testing.T, root string) map[string]string {
 	}))
 	return out
 }
+
+func TestOpenRefusesAbsurdNesting(t *testing.T) {
+	t.Parallel()
+	for name, src := range map[string]string{
+		"dotted key":    "[server]\nhostname = \"a\"\n" + strings.Repeat("a.", 20000) + "b = 1\n",
+		"nested arrays": "[server]\nx = " + strings.Repeat("[", 50000) + strings.Repeat("]", 50000) + "\n",
+		"inline tables": "[server]\nx = " + strings.Repeat("{b=", 5000) + "1" + strings.Repeat("}", 5000) + "\n",
+		"table header":  "[" + strings.Repeat("a.", 100) + "b]\n",
+	} {
+		_, err := Open(tomlPack(t, src))
+		var ce *ConfigError
+		require.ErrorAs(t, err, &ce, name)
+		assert.Contains(t, err.Error(), "levels deep", name)
+		assert.NotZero(t, ce.Pos.Line, name)
+	}
+}

@@ -17,7 +17,10 @@ type portDef struct {
 	enable  string // key of the on/off switch; "" = always on
 	enDef   bool   // the switch's value when absent
 	follow  string // key that decides whether the offset applies; "" = always
-	onlyIf  func(p *Pack) bool
+	// optional listeners exist only in releases whose defaults name their
+	// key (WebSub arrived with APIM 4.0; 3.2 has no such port).
+	optional bool
+	onlyIf   func(p *Pack) bool
 }
 
 // The listeners of the TOML products (facts: wso2-config §2). Every one
@@ -39,13 +42,13 @@ var (
 		{name: "passthru-https", service: "API gateway HTTPS (pass-through)", key: "transport.passthru_https.listener.parameters.port", base: 8243, enable: "transport.passthru_https.listener.enable", enDef: true},
 		{name: "binary-receiver-tcp", service: "Event receiver TCP (throttling data, event hub)", key: "transport.binary.receiver.tcpPort", base: 9611, plain: true},
 		{name: "binary-receiver-ssl", service: "Event receiver SSL (throttling data, event hub)", key: "transport.binary.receiver.sslPort", base: 9711},
-		{name: "thrift-receiver-tcp", service: "Thrift event receiver TCP", key: "transport.thrift.receiver.tcpPort", base: 7611, plain: true, enable: "transport.thrift.receiver.enable", enDef: false},
-		{name: "thrift-receiver-ssl", service: "Thrift event receiver SSL", key: "transport.thrift.receiver.sslPort", base: 7711, enable: "transport.thrift.receiver.enable", enDef: false},
+		{name: "thrift-receiver-tcp", service: "Thrift event receiver TCP", key: "transport.thrift.receiver.tcpPort", base: 7611, plain: true, enable: "transport.thrift.receiver.enable", enDef: false, optional: true},
+		{name: "thrift-receiver-ssl", service: "Thrift event receiver SSL", key: "transport.thrift.receiver.sslPort", base: 7711, enable: "transport.thrift.receiver.enable", enDef: false, optional: true},
 		{name: "amqp", service: "Embedded message broker AMQP (throttle decisions, notifications)", key: "broker.transport.amqp.default_connection.port", base: 5672, plain: true},
 		{name: "amqp-ssl", service: "Embedded message broker AMQP over SSL", key: "broker.transport.amqp.ssl_connection.port", base: 8672},
 		{name: "websocket", service: "WebSocket API inbound endpoint (ws)", key: "apim.ws.port", base: 9099, plain: true, follow: "synapse_properties.'inbound.port.offset.enable'"},
 		{name: "websocket-secure", service: "WebSocket API inbound endpoint (wss)", key: "apim.wss.port", base: 8099, follow: "synapse_properties.'inbound.port.offset.enable'"},
-		{name: "websub-https", service: "WebSub/webhooks event receiver (https)", key: "apim.webhooks.https.port", base: 8021, follow: "synapse_properties.'inbound.port.offset.enable'"},
+		{name: "websub-https", service: "WebSub/webhooks event receiver (https)", key: "apim.webhooks.https.port", base: 8021, follow: "synapse_properties.'inbound.port.offset.enable'", optional: true},
 	}
 	isPorts = []portDef{
 		{name: "embedded-ldap", service: "Embedded LDAP (ApacheDS) user store", key: "carbon.xml:/Server/Ports/EmbeddedLDAP/LDAPServerPort", base: 10389, plain: true, enable: "embedded_ldap.enable", enDef: true},
@@ -166,6 +169,9 @@ func (p *Pack) computePorts() {
 		pt := Port{Name: d.name, Service: d.service, Key: d.key, Base: d.base, Source: SourceDefault, Plain: d.plain, Enabled: true}
 		if !strings.Contains(d.key, ":/") {
 			v := p.Value(d.key)
+			if d.optional && !v.Set() {
+				continue
+			}
 			if v.Set() {
 				pt.Source, pt.Pos = v.Source, v.Pos
 				if n, ok := v.Int(); ok && !v.Externalised {

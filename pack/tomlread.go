@@ -18,6 +18,7 @@ type tomlConfig struct {
 	tables map[string]bool // keys that are tables, array-of-tables elements ("a.0") included
 	lines  map[string]int  // key -> 1-based line
 	helm   bool            // the text held Helm/Jinja {{ }} expressions
+	cond   map[int]bool    // lines inside Helm {{ if }}/{{ range }} blocks
 }
 
 // helmMark brackets the placeholder that stands in for a {{ }} expression
@@ -30,7 +31,11 @@ const helmMark = "\x60cg-helm-"
 // hold them are "externalised" and the rest of the file is still read.
 func parseTOML(rel string, data []byte) (*tomlConfig, error) {
 	src := string(data)
-	subst, exprs := substituteHelm(src)
+	subst, exprs, cond := substituteHelm(src)
+	if d, line := tomlDepth(subst); d > maxKeyDepth {
+		return nil, &ConfigError{Pos: Position{File: rel, Line: line},
+			What: fmt.Sprintf("keys, tables or arrays nest %d levels deep (more than %d); this is not a WSO2 configuration, restore the file", d, maxKeyDepth)}
+	}
 	var m map[string]any
 	if _, err := toml.Decode(subst, &m); err != nil {
 		return nil, tomlError(rel, err)
@@ -41,6 +46,7 @@ func parseTOML(rel string, data []byte) (*tomlConfig, error) {
 		tables: map[string]bool{},
 		lines:  scanKeyPositions(subst),
 		helm:   len(exprs) > 0,
+		cond:   cond,
 	}
 	c.flatten(nil, m, exprs)
 	return c, nil
@@ -123,26 +129,63 @@ func helmPlaceholder(i int) string { return fmt.Sprintf("%s%d\x60", helmMark, i)
 // substituteHelm replaces each {{ ... }} on a line by a placeholder: bare
 // inside a string, a quoted string elsewhere (offset = {{ .Values.x }}).
 // A line that holds nothing but template directives ({{- if ... }}) becomes
-// a comment. Line breaks are kept, so line numbers do not move.
-func substituteHelm(src string) (string, []string) {
+// a comment, and so does every line of an {{ else }} branch, so that the two
+// branches of a conditional do not define the same table twice; the lines of
+// conditional blocks are returned, as their keys cannot be evaluated before
+// the template is rendered. Line breaks are kept, so line numbers do not move.
+func substituteHelm(src string) (string, []string, map[int]bool) {
 	if !strings.Contains(src, "{{") {
-		return src, nil
+		return src, nil, nil
 	}
 	var exprs []string
+	cond := map[int]bool{}
+	var blocks []bool // open {{ if/range/with }} blocks; true while in an else branch
+	inElse := func() bool {
+		for _, e := range blocks {
+			if e {
+				return true
+			}
+		}
+		return false
+	}
+	comment := func(body string) string { return "#" + strings.Repeat(" ", max(0, len(body)-1)) }
 	var out strings.Builder
 	inMulti := "" // `"""` or `'''` while inside a multi-line string
 	lines := strings.SplitAfter(src, "\n")
-	for _, line := range lines {
+	for n, line := range lines {
+		lineNo := n + 1
 		body := strings.TrimRight(line, "\r\n")
 		eol := line[len(body):]
 		trimmed := strings.TrimSpace(body)
 		if inMulti == "" && strings.HasPrefix(trimmed, "{{") && onlyDirectives(trimmed) {
 			exprs = append(exprs, trimmed)
-			out.WriteString("#" + strings.Repeat(" ", max(0, len(body)-1)) + eol)
+			for _, d := range directiveWords(trimmed) {
+				switch d {
+				case "if", "range", "with", "define", "block":
+					blocks = append(blocks, false)
+				case "else":
+					if len(blocks) > 0 {
+						blocks[len(blocks)-1] = true
+					}
+				case "end":
+					if len(blocks) > 0 {
+						blocks = blocks[:len(blocks)-1]
+					}
+				}
+			}
+			out.WriteString(comment(body) + eol)
 			continue
 		}
+		if len(blocks) > 0 {
+			cond[lineNo] = true
+			if inElse() && inMulti == "" {
+				out.WriteString(comment(body) + eol)
+				continue
+			}
+		}
 		var b strings.Builder
-		quote := byte(0) // inside a one-line string delimited by quote
+		quote := byte(0)                       // inside a one-line string delimited by quote
+		closes := strings.Contains(body, "}}") // a {{ without }} later on the line stays text
 		for i := 0; i < len(body); {
 			if inMulti != "" {
 				if strings.HasPrefix(body[i:], inMulti) {
@@ -181,8 +224,11 @@ func substituteHelm(src string) (string, []string) {
 					continue
 				}
 			}
-			if strings.HasPrefix(body[i:], "{{") {
-				if end := strings.Index(body[i+2:], "}}"); end >= 0 {
+			if closes && strings.HasPrefix(body[i:], "{{") {
+				end := strings.Index(body[i+2:], "}}")
+				if end < 0 {
+					closes = false
+				} else {
 					expr := body[i : i+2+end+2]
 					ph := helmPlaceholder(len(exprs))
 					exprs = append(exprs, expr)
@@ -200,7 +246,28 @@ func substituteHelm(src string) (string, []string) {
 		}
 		out.WriteString(b.String() + eol)
 	}
-	return out.String(), exprs
+	return out.String(), exprs, cond
+}
+
+// directiveWords returns the first word of each {{ }} action on a line:
+// "if", "else", "end", "range", ...
+func directiveWords(s string) []string {
+	var out []string
+	for {
+		i := strings.Index(s, "{{")
+		if i < 0 {
+			return out
+		}
+		j := strings.Index(s[i:], "}}")
+		if j < 0 {
+			return out
+		}
+		inner := strings.Trim(strings.TrimSpace(s[i+2:i+j]), "-")
+		if f := strings.Fields(inner); len(f) > 0 {
+			out = append(out, f[0])
+		}
+		s = s[i+j+2:]
+	}
 }
 
 // onlyDirectives reports whether a line is a sequence of {{ }} expressions

@@ -257,6 +257,13 @@ func (p *Pack) resolve(key string, seen map[string]bool, via []string) Value {
 		return Value{Key: key, Source: SourceUnset, Via: via}
 	}
 	v := Value{Key: key, Raw: raw, Source: src, Pos: pos, Via: via}
+	if src == SourceFile && p.st.cfg != nil && p.st.cfg.cond[pos.Line] && pos.File == p.st.cfg.file {
+		// Written inside a Helm {{ if }} or {{ range }}: whether and how it
+		// applies depends on the chart's values.
+		v.Externalised = true
+		v.Problem = "set inside a Helm/Jinja {{ if }} or {{ range }} block; render the template to evaluate it"
+		return v
+	}
 	s, isStr := raw.(string)
 	if !isStr {
 		v.Externalised = anyExternal(raw)

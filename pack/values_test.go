@@ -186,6 +186,8 @@ password = "$sys{admin.password}"
 	assert.False(t, p.Value("super_admin.username").Externalised)
 	assert.Equal(t, "gateway-worker", p.Value("server.server_role").Raw)
 	assert.Equal(t, 6, p.Value("server.server_role").Pos.Line)
+	assert.True(t, p.Value("server.server_role").Externalised, "set inside {{ if }}")
+	assert.Contains(t, p.Value("server.server_role").Problem, "{{ if }}")
 	assert.True(t, p.Offset.Externalised)
 	assert.Equal(t, 4, p.Offset.Pos.Line)
 	pt, ok := p.Port("servlet-https")
@@ -194,6 +196,7 @@ password = "$sys{admin.password}"
 	assert.Equal(t, 10, pt.Pos.Line)
 	warn := strings.Join(p.Warnings, "\n")
 	assert.Contains(t, warn, "Helm/Jinja")
+	assert.Contains(t, warn, "repository/conf/deployment.toml:6: [server] server_role")
 	assert.Contains(t, warn, "repository/conf/deployment.toml:4: [server] offset")
 	assert.Contains(t, warn, "repository/conf/deployment.toml:10: transport.https.properties.port")
 }
@@ -286,4 +289,42 @@ func TestPortSwitches(t *testing.T) {
 	assert.False(t, ldap.Enabled)
 	http, _ = p.Port("servlet-http")
 	assert.False(t, http.Enabled)
+}
+
+func TestConcurrentReads(t *testing.T) {
+	t.Parallel()
+	for _, name := range []string{"apim-4.2-hardened", "carbon-4.4"} {
+		p, err := Open(fixture(name))
+		require.NoError(t, err)
+		done := make(chan struct{})
+		for i := 0; i < 8; i++ {
+			go func() {
+				defer func() { done <- struct{}{} }()
+				for _, k := range []string{"keystore.tls.password", "server.hostname", "carbon.xml:/Server/Ports/Offset", "database.apim_db.url"} {
+					_ = p.Value(k)
+					_ = p.Has(k)
+				}
+				_, _ = p.XML("carbon.xml")
+				_ = p.Tables("database")
+			}()
+		}
+		for i := 0; i < 8; i++ {
+			<-done
+		}
+	}
+}
+
+func TestNilPackIsSafe(t *testing.T) {
+	t.Parallel()
+	var p *Pack
+	assert.Equal(t, SourceUnset, p.Value("server.hostname").Source)
+	assert.False(t, p.Has("server.hostname"))
+	assert.Nil(t, p.Tables("database"))
+	assert.Empty(t, p.ScriptText())
+	_, ok := p.Port("servlet-https")
+	assert.False(t, ok)
+	_, err := p.XML("carbon.xml")
+	assert.Error(t, err)
+	_, _, err = p.RunningPID()
+	assert.Error(t, err)
 }

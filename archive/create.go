@@ -1,0 +1,384 @@
+package archive
+
+import (
+	"archive/tar"
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+var reasonRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,39}$`)
+
+// testHook is called at named points of Create and Restore ("create:archived",
+// "restore:staged", "restore:step"...), with the entry concerned where
+// there is one. Tests that kill the process for real set it; in production
+// it does nothing.
+var testHook = func(point, path string) {}
+
+// Create snapshots the tree at root into a new snapshot and returns its
+// manifest. It streams: memory grows with the number of entries (the
+// manifest), not with their size. It fails, removing everything it wrote,
+// when the tree holds something a restore would refuse, when a file changes
+// while it is read, when space runs out, or when ctx is cancelled.
+func (s *Store) Create(ctx context.Context, root string, o CreateOptions) (*Manifest, error) {
+	start := time.Now()
+	root, err := filepath.Abs(root)
+	if err != nil {
+		return nil, err
+	}
+	if st, err := os.Stat(root); err != nil {
+		return nil, fmt.Errorf("snapshot of %s: %w", root, err)
+	} else if !st.IsDir() {
+		return nil, fmt.Errorf("snapshot of %s: not a directory", root)
+	}
+	reason := o.Reason
+	if reason == "" {
+		reason = "manual"
+	}
+	if !reasonRE.MatchString(reason) {
+		return nil, &UsageError{What: "snapshot reason", Value: reason, Why: "use lower-case letters, digits and dashes (e.g. manual, pre-update), at most 40"}
+	}
+	comp := o.Compression
+	if comp == "" {
+		comp = CompressionZstd
+	}
+	if comp != CompressionZstd && comp != CompressionGzip {
+		return nil, &UsageError{What: "compression", Value: comp, Why: "use zstd or gzip"}
+	}
+	excl, err := cleanRelList("exclude", o.Exclude)
+	if err != nil {
+		return nil, err
+	}
+	exclude := map[string]bool{}
+	for _, p := range excl {
+		exclude[p] = true
+	}
+	if inTree(s.dir, root) {
+		return nil, fmt.Errorf("snapshot store %s is inside %s: a snapshot would contain the store; put the state directory outside the tree", s.dir, root)
+	}
+	now := time.Now
+	if o.Now != nil {
+		now = o.Now
+	}
+	created := now().UTC()
+
+	id, tmp, unlock, err := s.reserve(created, reason)
+	if err != nil {
+		return nil, err
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			if err := os.RemoveAll(tmp); err != nil {
+				s.log.Warn().Err(err).Str("path", tmp).Msg("removing the partial snapshot")
+			}
+			_ = syncDir(s.dir)
+		}
+		unlock()
+	}()
+
+	totalBytes, totalFiles, err := estimate(ctx, root, exclude)
+	if err != nil {
+		return nil, fmt.Errorf("snapshot of %s: %w", root, err)
+	}
+	if err := s.checkSpace(tmp, comp, totalBytes, totalFiles); err != nil {
+		return nil, err
+	}
+
+	m := &Manifest{
+		SchemaVersion: ManifestSchema, ID: id, Created: created, Reason: reason, ToolVersion: o.ToolVersion,
+		Root: root, Meta: o.Meta, Exclude: excl, Compression: comp, Archive: archiveName(comp),
+	}
+	archivePath := filepath.Join(tmp, m.Archive)
+	f, err := os.OpenFile(archivePath, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	cw := &countingWriter{w: bufio.NewWriterSize(f, 1<<20)}
+	zw, err := compressor(comp, cw)
+	if err != nil {
+		return nil, err
+	}
+	a := &archiver{
+		tw: tar.NewWriter(zw), h: sha256.New(), buf: make([]byte, 1<<20),
+		links: map[string]string{}, inodes: map[[2]uint64]int{},
+		prog: newProgress("create", o.Progress, totalBytes, totalFiles),
+	}
+	werr := walkTree(ctx, root, exclude, func(n *node) error {
+		if err := a.add(n); err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		return nil
+	})
+	if werr == nil {
+		werr = a.tw.Close()
+	}
+	if cerr := zw.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr == nil {
+		werr = cw.w.(*bufio.Writer).Flush()
+	}
+	if werr == nil && !o.NoSync {
+		werr = f.Sync()
+	}
+	if cerr := f.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr != nil {
+		return nil, s.createError(root, werr)
+	}
+	if uerr := checkLinks(a.links); uerr != nil {
+		return nil, uerr
+	}
+	testHook("create:archived", "")
+	m.Entries, m.Files, m.Bytes, m.ArchiveSize = a.entries, a.files, a.bytes, cw.n
+	if err := writeJSONAtomic(filepath.Join(tmp, manifestName), m); err != nil {
+		return nil, s.createError(root, err)
+	}
+	testHook("create:manifest", "")
+	if err := os.Rename(tmp, filepath.Join(s.dir, id)); err != nil {
+		return nil, fmt.Errorf("completing snapshot %s: %w", id, err)
+	}
+	ok = true
+	if err := syncDir(s.dir); err != nil {
+		return nil, err
+	}
+	a.prog.finish()
+	s.log.Info().Str("id", id).Int("entries", len(m.Entries)).Int64("bytes", m.Bytes).
+		Int64("archive_bytes", m.ArchiveSize).Dur("took", time.Since(start)).Msg("snapshot created")
+	return m, nil
+}
+
+func (s *Store) createError(root string, err error) error {
+	if errors.Is(err, unix.ENOSPC) {
+		return &InsufficientSpaceError{Dir: s.dir, What: "snapshot", Need: -1, Free: 0}
+	}
+	var ue *UnsafeEntryError
+	var ce *ChangedError
+	if errors.As(err, &ue) || errors.As(err, &ce) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return fmt.Errorf("snapshot of %s: %w", root, err)
+}
+
+// reserve picks an id that sorts by time and says why, unique even within
+// one second, and creates its in-progress directory, holding an flock on it
+// for as long as the snapshot is being written.
+func (s *Store) reserve(created time.Time, reason string) (id, tmp string, unlock func(), err error) {
+	base := created.Format(idTimeLayout) + "-" + reason
+	for i := 1; i < 1000; i++ {
+		id = base
+		if i > 1 {
+			id = fmt.Sprintf("%s-%d", base, i)
+		}
+		if _, err := os.Lstat(filepath.Join(s.dir, id)); err == nil {
+			continue
+		}
+		tmp = filepath.Join(s.dir, tmpPrefix+id)
+		if err := os.Mkdir(tmp, 0o700); err != nil {
+			if os.IsExist(err) {
+				continue
+			}
+			return "", "", nil, fmt.Errorf("creating snapshot directory: %w", err)
+		}
+		unlock, ok := tryLockDir(tmp)
+		if !ok {
+			continue // another process's cleanup raced us for it
+		}
+		return id, tmp, unlock, nil
+	}
+	return "", "", nil, fmt.Errorf("no free snapshot id for %s in %s", base, s.dir)
+}
+
+// checkSpace estimates the archive's size from the last snapshot's
+// compression ratio (1:1 without one) and compares it with the free space.
+func (s *Store) checkSpace(dir, comp string, bytes int64, files int) error {
+	ratio := 1.0
+	if list, err := s.List(); err == nil {
+		for i := len(list) - 1; i >= 0; i-- {
+			if in := list[i]; !in.Incomplete && in.Compression == comp && in.Bytes > 0 {
+				ratio = min(max(float64(in.ArchiveSize)/float64(in.Bytes)*1.1, 0.05), 1.0)
+				break
+			}
+		}
+	}
+	need := int64(float64(bytes)*ratio) + int64(files+1)*1024 + 16<<20
+	var fs unix.Statfs_t
+	if err := unix.Statfs(dir, &fs); err != nil {
+		return fmt.Errorf("free space in %s: %w", dir, err)
+	}
+	free := int64(fs.Bavail) * int64(fs.Bsize)
+	if need > free {
+		return &InsufficientSpaceError{Dir: s.dir, Need: need, Free: free, What: "snapshot"}
+	}
+	return nil
+}
+
+// inTree reports whether p is root or below it, comparing real paths.
+func inTree(p, root string) bool {
+	rp, err1 := filepath.EvalSymlinks(p)
+	rr, err2 := filepath.EvalSymlinks(root)
+	if err1 != nil || err2 != nil {
+		rp, rr = p, root
+	}
+	rel, err := filepath.Rel(rr, rp)
+	return err == nil && rel != ".." && (len(rel) < 3 || rel[:3] != "../")
+}
+
+// archiver writes the tar stream and collects the manifest.
+type archiver struct {
+	tw      *tar.Writer
+	h       hash.Hash
+	buf     []byte
+	entries []Entry
+	links   map[string]string // symlinks, for the escape check
+	inodes  map[[2]uint64]int // first entry index of multiply-linked files
+	files   int
+	bytes   int64
+	prog    *progress
+}
+
+func (a *archiver) add(n *node) error {
+	mode := Mode(n.st.Mode & 0o7777)
+	sec, nsec := mtimeOf(&n.st)
+	e := Entry{Path: n.rel, Mode: mode, MTime: time.Unix(sec, nsec).UTC(), UID: int(n.st.Uid), GID: int(n.st.Gid)}
+	hdr := &tar.Header{
+		Name: n.rel, Mode: int64(mode), Uid: e.UID, Gid: e.GID, ModTime: time.Unix(sec, 0),
+	}
+	switch n.kind() {
+	case unix.S_IFDIR:
+		e.Type, hdr.Typeflag = TypeDir, tar.TypeDir
+		hdr.Name += "/"
+	case unix.S_IFLNK:
+		if len(n.link) > 0 && n.link[0] == '/' {
+			return &UnsafeEntryError{Path: n.rel, Reason: "symlink to " + n.link + " is absolute (it must stay inside the tree)"}
+		}
+		e.Type, e.Link = TypeSymlink, n.link
+		hdr.Typeflag, hdr.Linkname = tar.TypeSymlink, n.link
+		a.links[n.rel] = n.link
+	case unix.S_IFREG:
+		a.files++
+		if n.st.Nlink > 1 {
+			k := [2]uint64{n.st.Dev, n.st.Ino}
+			if first, seen := a.inodes[k]; seen {
+				f := a.entries[first]
+				e.Type, e.Link, e.Size, e.Hash = TypeHardlink, f.Path, f.Size, f.Hash
+				hdr.Typeflag, hdr.Linkname = tar.TypeLink, f.Path
+				if err := a.tw.WriteHeader(hdr); err != nil {
+					return err
+				}
+				a.entries = append(a.entries, e)
+				a.prog.add(0, 1)
+				return nil
+			}
+			a.inodes[k] = len(a.entries)
+		}
+		e.Type, hdr.Typeflag, hdr.Size, e.Size = TypeFile, tar.TypeReg, n.st.Size, n.st.Size
+		sum, err := a.copyFile(n, hdr)
+		if err != nil {
+			return err
+		}
+		e.Hash = sum
+		a.bytes += e.Size
+		a.entries = append(a.entries, e)
+		a.prog.add(0, 1)
+		return nil
+	case unix.S_IFSOCK:
+		return nil // a live socket cannot be archived (tar skips them too)
+	default:
+		return &UnsafeEntryError{Path: n.rel, Reason: "device file or FIFO: snapshots hold only directories, files and symlinks; exclude it"}
+	}
+	if n.rel == "." {
+		hdr.Name = "./"
+	}
+	if err := a.tw.WriteHeader(hdr); err != nil {
+		return err
+	}
+	a.entries = append(a.entries, e)
+	return nil
+}
+
+// copyFile streams one file into the archive, hashing it in the same read,
+// and fails when the file changed while it was read.
+func (a *archiver) copyFile(n *node, hdr *tar.Header) (string, error) {
+	fd, err := unix.Open(n.abs, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ELOOP) {
+			return "", &ChangedError{Path: n.rel, What: "removed or replaced"}
+		}
+		return "", &os.PathError{Op: "open", Path: n.abs, Err: err}
+	}
+	f := os.NewFile(uintptr(fd), n.abs)
+	defer f.Close()
+	if err := a.tw.WriteHeader(hdr); err != nil {
+		return "", err
+	}
+	a.h.Reset()
+	for remaining := n.st.Size; remaining > 0; {
+		chunk := a.buf[:min(int64(len(a.buf)), remaining)]
+		k, err := io.ReadFull(f, chunk)
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			return "", &ChangedError{Path: n.rel, What: fmt.Sprintf("short read: %d of %d bytes", n.st.Size-remaining+int64(k), n.st.Size)}
+		}
+		if err != nil {
+			return "", err
+		}
+		a.h.Write(chunk)
+		if _, err := a.tw.Write(chunk); err != nil {
+			return "", err
+		}
+		remaining -= int64(k)
+		a.prog.add(int64(k), 0)
+	}
+	testHook("create:read", n.rel)
+	var after unix.Stat_t
+	if err := unix.Fstat(fd, &after); err != nil {
+		return "", &os.PathError{Op: "fstat", Path: n.abs, Err: err}
+	}
+	if what := changed(&n.st, &after); what != "" {
+		return "", &ChangedError{Path: n.rel, What: what}
+	}
+	return hex.EncodeToString(a.h.Sum(nil)), nil
+}
+
+// changed compares a file's status before and after it was read.
+func changed(before, after *unix.Stat_t) string {
+	switch {
+	case before.Dev != after.Dev || before.Ino != after.Ino:
+		return "file replaced"
+	case before.Size != after.Size:
+		return fmt.Sprintf("size %d -> %d", before.Size, after.Size)
+	case before.Mtim != after.Mtim:
+		return "modification time changed"
+	case before.Ctim != after.Ctim:
+		return "status change time changed"
+	}
+	return ""
+}
+
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}

@@ -1,0 +1,40 @@
+// Package archive is a snapshot store for any directory tree: create,
+// verify, list, show, diff, restore and prune. It knows nothing of WSO2; the
+// caller gives it a root, metadata to record (product, version, update
+// level) and, for a code-only rollback, the live paths to keep.
+//
+// A snapshot is a directory <store>/<id>/ holding a compressed tar
+// (data.tar.zst by default, data.tar.gz on request) and manifest.json, which
+// records every entry (path, type, mode, size, mtime, owner, link target,
+// SHA-256) and is written last: a snapshot without it is incomplete and is
+// never listed as restorable. Creation happens in <store>/.tmp-<id>/, held by
+// an flock, and is renamed into place only when complete, so a killed Create
+// leaves nothing that lists as complete; the next OpenStore removes it.
+//
+// Compression goes through github.com/mholt/archives (archives.Zstd and
+// archives.Gz, with their OpenWriter/OpenReader). The tar layer uses the
+// standard archive/tar directly rather than archives.Tar: Tar.Archive opens
+// and reads files itself from a list of FileInfo, which leaves no room to
+// hash each file in the same single read, to detect a file changing while it
+// is read (fstat before and after, short reads), to emit hard links by
+// device and inode, or to stream the tar and the manifest in one pass with
+// bounded memory. On the way back, Tar.Extract hands out entries through
+// io/fs, whereas verify and restore need the exact headers (mode bits,
+// nanosecond mtimes, link names) to compare with the manifest.
+//
+// Archive entries are untrusted. Verify and Restore refuse absolute paths,
+// "..", entries whose parent is not a directory seen earlier in the archive
+// (so nothing is ever written through a symlink), links that resolve outside
+// the root (resolved through the archive's own symlinks), hard links to
+// anything but an earlier regular file, and device files, FIFOs and sockets.
+// Create refuses to take a snapshot it could never restore.
+//
+// Restore unpacks into a staging directory beside the target (same file
+// system), hashing each file as it writes it and checking it against the
+// manifest, syncs the file system, records the planned swap durably in
+// <state>/restore.json, and then swaps with renames (renameat2
+// RENAME_EXCHANGE where the file system has it). Recover, which Restore runs
+// first, finishes a swap that was recorded (the staged tree was verified) or
+// removes a staging directory whose swap never started; the target is then
+// either exactly the old tree or exactly the restored one.
+package archive

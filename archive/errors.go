@@ -1,0 +1,148 @@
+package archive
+
+import (
+	"errors"
+	"fmt"
+)
+
+// CorruptError means a snapshot's archive does not match its manifest, or
+// holds an entry that must not be trusted (see UnsafeEntryError). The
+// snapshot must not be restored.
+type CorruptError struct {
+	ID       string // snapshot id
+	Path     string // the entry concerned; "" for the archive as a whole
+	Field    string // what differs: "sha256", "size", "mode", "type", "order", "stream", "unsafe"...
+	Expected string // from the manifest
+	Got      string // from the archive
+	Err      error  // the cause, when there is one
+}
+
+func (e *CorruptError) Error() string {
+	where := "snapshot " + e.ID
+	if e.Path != "" {
+		where += ": entry " + e.Path
+	}
+	switch {
+	case e.Err != nil && e.Expected == "" && e.Got == "":
+		return fmt.Sprintf("%s is corrupt: %s: %v", where, e.Field, e.Err)
+	case e.Err != nil:
+		return fmt.Sprintf("%s is corrupt: %s is %s, manifest says %s: %v", where, e.Field, e.Got, e.Expected, e.Err)
+	default:
+		return fmt.Sprintf("%s is corrupt: %s is %s, manifest says %s", where, e.Field, e.Got, e.Expected)
+	}
+}
+
+func (e *CorruptError) Unwrap() error { return e.Err }
+
+// Hint suggests what to do.
+func (e *CorruptError) Hint() string {
+	return "do not restore this snapshot; take a new one (the live tree is unchanged) or restore an older snapshot that verifies"
+}
+
+// IncompleteError means a snapshot lacks its manifest or its archive is
+// shorter than the manifest records (truncated). It cannot be restored.
+type IncompleteError struct {
+	ID     string
+	Reason string // what is missing, for people
+	Err    error
+}
+
+func (e *IncompleteError) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("snapshot %s is incomplete: %s: %v", e.ID, e.Reason, e.Err)
+	}
+	return fmt.Sprintf("snapshot %s is incomplete: %s", e.ID, e.Reason)
+}
+
+func (e *IncompleteError) Unwrap() error { return e.Err }
+
+// Hint suggests what to do.
+func (e *IncompleteError) Hint() string {
+	return "this snapshot cannot be restored; delete it (snapshot prune) and take a new one"
+}
+
+// UnsafeEntryError is an archive or manifest entry that could write outside
+// the restore root or create something a snapshot never holds: an absolute
+// path, "..", a link escaping the root, a device file, a write through a
+// symlink. It is wrapped in a CorruptError for verify and restore, and
+// returned as is by Create when the live tree holds such a link (a snapshot
+// that could never be restored is not taken).
+type UnsafeEntryError struct {
+	Path   string
+	Reason string
+}
+
+func (e *UnsafeEntryError) Error() string {
+	return fmt.Sprintf("unsafe entry %q: %s", e.Path, e.Reason)
+}
+
+// Hint suggests what to do.
+func (e *UnsafeEntryError) Hint() string {
+	return "snapshots refuse links that leave the tree and special files; replace the entry with a relative link inside the tree, or exclude it"
+}
+
+// ChangedError means a file changed while Create read it; the snapshot was
+// abandoned rather than stored inconsistent.
+type ChangedError struct {
+	Path string
+	What string // e.g. "size 10 -> 12", "modification time", "file replaced", "short read"
+}
+
+func (e *ChangedError) Error() string {
+	return fmt.Sprintf("%s changed while it was being read (%s); the snapshot was abandoned", e.Path, e.What)
+}
+
+// Hint suggests what to do.
+func (e *ChangedError) Hint() string {
+	return "stop whatever writes to the tree (the server?) and take the snapshot again"
+}
+
+// InsufficientSpaceError means the file system holding Dir has less free
+// space than the operation needs.
+type InsufficientSpaceError struct {
+	Dir  string
+	Need int64 // -1 when the space ran out while writing
+	Free int64
+	What string // "snapshot" or "restore staging"
+}
+
+func (e *InsufficientSpaceError) Error() string {
+	if e.Need < 0 {
+		return fmt.Sprintf("the file system holding %s filled up while writing the %s; the partial %s was removed", e.Dir, e.What, e.What)
+	}
+	return fmt.Sprintf("not enough free space for the %s in %s: need about %s, %s free", e.What, e.Dir, humanBytes(e.Need), humanBytes(e.Free))
+}
+
+// Hint suggests what to do.
+func (e *InsufficientSpaceError) Hint() string {
+	return "free space there (snapshot prune removes old snapshots) or exclude large directories such as repository/logs"
+}
+
+// NotFoundError means no snapshot has the id.
+type NotFoundError struct{ ID string }
+
+func (e *NotFoundError) Error() string { return fmt.Sprintf("no snapshot %q", e.ID) }
+
+// Hint suggests what to do.
+func (e *NotFoundError) Hint() string { return "snapshot list shows the snapshots there are" }
+
+// ErrBusy is returned when another process is restoring or recovering with
+// the same store.
+var ErrBusy = errors.New("another process is restoring or recovering in this state directory")
+
+// ErrRestorePending is returned by operations that must not run while an
+// interrupted restore waits for Recover.
+var ErrRestorePending = errors.New("an interrupted restore is pending; run Recover first")
+
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}

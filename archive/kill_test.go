@@ -1,0 +1,201 @@
+package archive
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestMain doubles as the helper process the kill tests run and SIGKILL:
+// with CG_ARCHIVE_HELPER set, the test binary runs one Create or Restore
+// and pauses at the point the test asks for, printing "paused".
+func TestMain(m *testing.M) {
+	if mode := os.Getenv("CG_ARCHIVE_HELPER"); mode != "" {
+		os.Exit(helperMain(mode))
+	}
+	code := m.Run()
+	if benchRoot != "" {
+		os.RemoveAll(filepath.Dir(benchRoot))
+	}
+	os.Exit(code)
+}
+
+func helperMain(mode string) int {
+	pause := func() {
+		fmt.Println("paused")
+		time.Sleep(time.Hour) // the parent kills us here
+	}
+	pauseAt, pauseN := os.Getenv("CG_PAUSE_AT"), 1
+	if n, err := strconv.Atoi(os.Getenv("CG_PAUSE_N")); err == nil {
+		pauseN = n
+	}
+	seen := 0
+	testHook = func(point, _ string) {
+		if point == pauseAt {
+			if seen++; seen == pauseN {
+				pause()
+			}
+		}
+	}
+	progressInterval = 0
+	pauseBytes, _ := strconv.ParseInt(os.Getenv("CG_PAUSE_BYTES"), 10, 64)
+	progress := func(p Progress) {
+		if pauseBytes > 0 && p.Bytes >= pauseBytes && !p.Done {
+			pause()
+		}
+	}
+	s, err := OpenStore(os.Getenv("CG_STORE"), zerolog.Nop())
+	if err != nil {
+		fmt.Println("error:", err)
+		return 1
+	}
+	switch mode {
+	case "create":
+		_, err = s.Create(context.Background(), os.Getenv("CG_ROOT"), CreateOptions{Progress: progress})
+	case "restore":
+		_, err = s.Restore(context.Background(), os.Getenv("CG_ID"), os.Getenv("CG_ROOT"), RestoreOptions{Progress: progress, KeepDisplaced: true})
+	}
+	if err != nil {
+		fmt.Println("error:", err)
+		return 1
+	}
+	fmt.Println("done")
+	return 0
+}
+
+// runAndKill starts the helper, waits until it pauses, and SIGKILLs it.
+func runAndKill(t *testing.T, env ...string) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	cmd.Stderr = os.Stderr
+	require.NoError(t, cmd.Start())
+	line := make(chan string, 1)
+	go func() {
+		l, _ := bufio.NewReader(out).ReadString('\n')
+		line <- strings.TrimSpace(l)
+	}()
+	select {
+	case l := <-line:
+		require.Equal(t, "paused", l, "the helper should pause before it ends")
+	case <-time.After(30 * time.Second):
+		_ = cmd.Process.Kill()
+		t.Fatal("the helper never paused")
+	}
+	require.NoError(t, cmd.Process.Kill())
+	_ = cmd.Wait()
+}
+
+// bigTree adds enough content that a kill lands mid-stream.
+func bigTree(t *testing.T, root string) {
+	makeTree(t, root)
+	noise := make([]byte, 2<<20)
+	for i := range noise {
+		noise[i] = byte(i*7 + i/13)
+	}
+	for i := range 4 {
+		require.NoError(t, os.WriteFile(filepath.Join(root, fmt.Sprintf("data%d.bin", i)), noise, 0o644))
+	}
+}
+
+func TestKilledCreateLeavesNothingComplete(t *testing.T) {
+	t.Parallel()
+	root := filepath.Join(t.TempDir(), "pack")
+	bigTree(t, root)
+	for _, tc := range []struct{ name, at, bytes string }{
+		{"mid-stream", "", strconv.Itoa(3 << 20)},
+		{"archive written", "create:archived", ""},
+		{"manifest written", "create:manifest", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			storeDir := filepath.Join(t.TempDir(), "snapshots")
+			runAndKill(t, "CG_ARCHIVE_HELPER=create", "CG_STORE="+storeDir, "CG_ROOT="+root,
+				"CG_PAUSE_AT="+tc.at, "CG_PAUSE_BYTES="+tc.bytes)
+			partials, _ := filepath.Glob(filepath.Join(storeDir, tmpPrefix+"*"))
+			require.Len(t, partials, 1, "the killed create left its partial directory")
+
+			s, err := OpenStore(storeDir, zerolog.Nop())
+			require.NoError(t, err)
+			list, err := s.List()
+			require.NoError(t, err)
+			assert.Empty(t, list, "nothing lists after a killed create")
+			partials, _ = filepath.Glob(filepath.Join(storeDir, tmpPrefix+"*"))
+			assert.Empty(t, partials, "OpenStore removed the stale partial")
+			// The store still works.
+			createSnap(t, s, root, CreateOptions{})
+		})
+	}
+}
+
+func TestKilledRestoreIsOldOrNewAndRecovered(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, at, n, bytes string
+		wantBefore         string // "old" or "new": the target right after the kill
+		wantOutcome        string
+	}{
+		{"while staging", "", "", strconv.Itoa(3 << 20), "old", RecoveryUndone},
+		{"staged, before the record", "restore:staged", "1", "", "old", RecoveryUndone},
+		{"recorded, before the swap", "restore:recorded", "1", "", "old", RecoveryFinished},
+		{"after the exchange", "restore:step", "1", "", "new", RecoveryFinished},
+		{"after the last rename", "restore:step", "2", "", "new", RecoveryFinished},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s, state := openTestStore(t)
+			root := filepath.Join(t.TempDir(), "pack")
+			bigTree(t, root)
+			newTree := describe(t, root)
+			m := createSnap(t, s, root, CreateOptions{})
+			// Change the live tree: it is the "old" one the restore replaces.
+			require.NoError(t, os.Chmod(filepath.Join(root, "conf"), 0o755))
+			require.NoError(t, os.WriteFile(filepath.Join(root, "conf/deployment.toml"), []byte("edited"), 0o600))
+			require.NoError(t, os.RemoveAll(filepath.Join(root, "lib")))
+			require.NoError(t, os.WriteFile(filepath.Join(root, "added.txt"), []byte("new"), 0o600))
+			oldTree := describe(t, root)
+
+			runAndKill(t, "CG_ARCHIVE_HELPER=restore", "CG_STORE="+s.Dir(), "CG_ROOT="+root, "CG_ID="+m.ID,
+				"CG_PAUSE_AT="+tc.at, "CG_PAUSE_N="+tc.n, "CG_PAUSE_BYTES="+tc.bytes)
+
+			want := map[string]map[string]string{"old": oldTree, "new": newTree}
+			assert.Equal(t, want[tc.wantBefore], describe(t, root), "right after the kill the target is exactly the %s tree", tc.wantBefore)
+			_, err := os.Stat(filepath.Join(state, "restore.json"))
+			require.NoError(t, err, "the restore record survives the kill")
+
+			s2, err := OpenStore(s.Dir(), zerolog.Nop())
+			require.NoError(t, err)
+			rr, err := s2.Recover(context.Background())
+			require.NoError(t, err)
+			assert.Equal(t, tc.wantOutcome, rr.Outcome)
+			assert.Equal(t, m.ID, rr.ID)
+			if tc.wantOutcome == RecoveryFinished {
+				assert.Equal(t, newTree, describe(t, root), "Recover finished the restore")
+				require.NotEmpty(t, rr.Displaced)
+				assert.Equal(t, oldTree, describe(t, rr.Displaced), "the displaced tree is the old one")
+			} else {
+				assert.Equal(t, oldTree, describe(t, root), "Recover left the target untouched")
+			}
+			siblings, _ := filepath.Glob(filepath.Join(filepath.Dir(root), ".pack.restore-*"))
+			assert.Empty(t, siblings, "no staging directory remains")
+			_, err = os.Stat(filepath.Join(state, "restore.json"))
+			assert.ErrorIs(t, err, os.ErrNotExist)
+			rr, err = s2.Recover(context.Background())
+			require.NoError(t, err)
+			assert.Equal(t, RecoveryNone, rr.Outcome)
+		})
+	}
+}

@@ -1,0 +1,87 @@
+package archive
+
+import (
+	"fmt"
+	"slices"
+	"time"
+)
+
+// Prune removes snapshots that no retention rule keeps. A snapshot is kept
+// when it is among the KeepLast newest, younger than KeepWithin, protected
+// (an open update depends on it), or the newest one whose last verification
+// passed. Incomplete snapshots are removed unless protected.
+func (s *Store) Prune(o PruneOptions) (*PruneReport, error) {
+	if o.KeepLast <= 0 && o.KeepWithin <= 0 {
+		return nil, &UsageError{What: "retention", Value: "none", Why: "set keep-last or keep-within (or both): pruning without a rule would remove everything"}
+	}
+	if o.KeepLast < 0 || o.KeepWithin < 0 {
+		return nil, &UsageError{What: "retention", Value: fmt.Sprint(o.KeepLast, o.KeepWithin), Why: "must not be negative"}
+	}
+	list, err := s.List()
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now
+	if o.Now != nil {
+		now = o.Now
+	}
+	rep := pruneDecide(list, o, now())
+	if o.DryRun {
+		return rep, nil
+	}
+	for _, d := range rep.Removed {
+		if err := s.Delete(d.ID); err != nil {
+			return rep, fmt.Errorf("pruning: %w", err)
+		}
+		s.log.Info().Str("id", d.ID).Str("why", d.Reason).Msg("snapshot pruned")
+	}
+	return rep, nil
+}
+
+// pruneDecide applies the rules to a list (oldest first, as List returns).
+func pruneDecide(list []Info, o PruneOptions, now time.Time) *PruneReport {
+	rep := &PruneReport{Kept: []PruneDecision{}, Removed: []PruneDecision{}, DryRun: o.DryRun}
+	newestVerified := ""
+	for i := len(list) - 1; i >= 0; i-- {
+		if in := list[i]; !in.Incomplete && in.Verified != nil && in.Verified.OK {
+			newestVerified = in.ID
+			break
+		}
+	}
+	rank := 0
+	for i := len(list) - 1; i >= 0; i-- {
+		in := list[i]
+		keep := func(why string) { rep.Kept = append(rep.Kept, PruneDecision{ID: in.ID, Reason: why}) }
+		drop := func(why string) { rep.Removed = append(rep.Removed, PruneDecision{ID: in.ID, Reason: why}) }
+		switch {
+		case slices.Contains(o.Protect, in.ID):
+			keep("protected: an open update depends on it")
+		case in.Incomplete:
+			drop("incomplete")
+			continue
+		case in.ID == newestVerified:
+			keep("newest verified")
+		case o.KeepLast > 0 && rank < o.KeepLast:
+			keep(fmt.Sprintf("among the newest %d", o.KeepLast))
+		case o.KeepWithin > 0 && now.Sub(in.Created) < o.KeepWithin:
+			keep(fmt.Sprintf("younger than %s", o.KeepWithin))
+		default:
+			drop(dropReason(o))
+		}
+		if !in.Incomplete {
+			rank++
+		}
+	}
+	return rep
+}
+
+func dropReason(o PruneOptions) string {
+	switch {
+	case o.KeepLast > 0 && o.KeepWithin > 0:
+		return fmt.Sprintf("not among the newest %d and older than %s", o.KeepLast, o.KeepWithin)
+	case o.KeepLast > 0:
+		return fmt.Sprintf("not among the newest %d", o.KeepLast)
+	default:
+		return fmt.Sprintf("older than %s", o.KeepWithin)
+	}
+}

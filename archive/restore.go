@@ -1,0 +1,525 @@
+package archive
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Restore puts snapshot id back at target. It unpacks into a staging
+// directory beside the target (same file system), checking every entry
+// against the manifest as it writes it (so the staged tree is verified in
+// the same pass), syncs the file system, records the swap durably in the
+// restore record, and then swaps with renames. The old tree (or, with
+// Paths, the old versions of those paths) ends up in the displaced
+// directory named in the report.
+//
+// Any interrupted restore found first is recovered (see Recover). A corrupt
+// or incomplete snapshot, or an unsafe entry, is refused before the target
+// is touched, with the staging directory removed.
+func (s *Store) Restore(ctx context.Context, id, target string, o RestoreOptions) (*RestoreReport, error) {
+	start := time.Now()
+	unlock, err := s.lockRestore()
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	if rr, err := s.recoverLocked(); err != nil {
+		return nil, err
+	} else if rr.Outcome != RecoveryNone {
+		s.log.Warn().Str("outcome", rr.Outcome).Str("target", rr.Target).Msg("an interrupted restore was recovered first")
+	}
+
+	m, err := s.Show(id)
+	if err != nil {
+		return nil, err
+	}
+	if err := validateManifest(m); err != nil {
+		return nil, err
+	}
+	target, err = filepath.Abs(target)
+	if err != nil {
+		return nil, err
+	}
+	pl, err := planRestore(m, target, o)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkFree(pl.parent, pl.needBytes, "restore staging"); err != nil {
+		return nil, err
+	}
+
+	staging := filepath.Join(pl.parent, "."+filepath.Base(target)+".restore-"+id)
+	if err := os.RemoveAll(staging); err != nil {
+		return nil, fmt.Errorf("removing an old staging directory %s: %w", staging, err)
+	}
+	rec := &restoreRecord{
+		Schema: 1, ID: id, Target: target, Staging: staging, Phase: phaseStaging,
+		Displaced:     target + ".displaced-" + id + "-" + time.Now().UTC().Format(idTimeLayout),
+		KeepDisplaced: o.KeepDisplaced, Started: time.Now().UTC(), PID: os.Getpid(),
+	}
+	if !pl.targetExists {
+		rec.Displaced = ""
+	}
+	for i := 2; rec.Displaced != "" && exists(rec.Displaced); i++ {
+		rec.Displaced = fmt.Sprintf("%s.displaced-%s-%s-%d", target, id, rec.Started.Format(idTimeLayout), i)
+	}
+	if err := writeJSONAtomic(s.record, rec); err != nil {
+		return nil, err
+	}
+	swapped := false
+	defer func() {
+		if !swapped {
+			s.abandonStaging(rec)
+		}
+	}()
+	if err := os.Mkdir(staging, 0o700); err != nil {
+		return nil, fmt.Errorf("creating the staging directory: %w", err)
+	}
+	ex := &extractor{staging: staging, chown: os.Geteuid() == 0, buf: make([]byte, 1<<20)}
+	rep := &RestoreReport{ID: id, Target: target, Paths: pl.paths, Kept: pl.kept}
+	if err := ex.run(ctx, s, m, pl.selected, pl.scaffold, newProgress("restore", o.Progress, pl.needFileBytes, pl.needFiles)); err != nil {
+		return nil, err
+	}
+	rep.Entries, rep.Bytes = ex.entries, ex.bytes
+	// Kept paths move into the new tree; make sure their parents exist there.
+	for _, k := range pl.kept {
+		if err := os.MkdirAll(filepath.Join(staging, filepath.Dir(k)), 0o755); err != nil {
+			return nil, err
+		}
+	}
+	testHook("restore:staged", "")
+	if !o.NoSync {
+		t0 := time.Now()
+		if err := syncFS(staging); err != nil {
+			return nil, err
+		}
+		rep.SyncTook = time.Since(t0)
+	}
+	steps, err := pl.steps(staging, target, rec.Displaced)
+	if err != nil {
+		return nil, err
+	}
+	rec.Phase, rec.Steps = phaseSwapping, steps
+	if err := writeJSONAtomic(s.record, rec); err != nil {
+		return nil, err
+	}
+	swapped = true // from here on the record finishes the job, whatever happens
+	testHook("restore:recorded", "")
+	if err := s.finishSwap(rec); err != nil {
+		return nil, err
+	}
+	if rec.KeepDisplaced {
+		rep.Displaced = rec.Displaced
+	}
+	rep.Took = time.Since(start)
+	s.log.Info().Str("id", id).Str("target", target).Int("entries", rep.Entries).Dur("took", rep.Took).
+		Dur("sync", rep.SyncTook).Str("displaced", rep.Displaced).Msg("snapshot restored")
+	return rep, nil
+}
+
+// restorePlan is what a restore will write and swap.
+type restorePlan struct {
+	parent        string
+	targetExists  bool
+	paths         []string // subset restore
+	kept          []string // kept live paths that exist
+	selected      []bool   // per manifest entry
+	scaffold      []bool   // directories unpacked only to hold a selected path below them
+	needBytes     int64
+	needFileBytes int64
+	needFiles     int
+	liveIno       map[string]uint64
+}
+
+func planRestore(m *Manifest, target string, o RestoreOptions) (*restorePlan, error) {
+	paths, err := cleanRelList("restore path", o.Paths)
+	if err != nil {
+		return nil, err
+	}
+	keep, err := cleanRelList("kept path", o.Keep)
+	if err != nil {
+		return nil, err
+	}
+	if len(paths) > 0 && len(keep) > 0 {
+		return nil, &UsageError{What: "kept path", Value: keep[0], Why: "keeping live paths applies to a full restore only, not together with restore paths"}
+	}
+	pl := &restorePlan{parent: filepath.Dir(target), paths: dropNested(paths), liveIno: map[string]uint64{}}
+	var pst unix.Stat_t
+	if err := unix.Stat(pl.parent, &pst); err != nil {
+		return nil, fmt.Errorf("restore target's parent %s: %w", pl.parent, err)
+	}
+	var tst unix.Stat_t
+	switch err := unix.Lstat(target, &tst); {
+	case err == nil:
+		if tst.Mode&unix.S_IFMT != unix.S_IFDIR {
+			return nil, fmt.Errorf("restore target %s is not a directory", target)
+		}
+		pl.targetExists = true
+	case errors.Is(err, unix.ENOENT):
+		if len(pl.paths) > 0 || len(keep) > 0 {
+			return nil, fmt.Errorf("restore target %s does not exist: restoring paths or keeping live data needs the live tree", target)
+		}
+	default:
+		return nil, fmt.Errorf("restore target %s: %w", target, err)
+	}
+	if pl.targetExists && tst.Dev != pst.Dev && len(pl.paths) == 0 {
+		return nil, fmt.Errorf("restore target %s is a mount point: a whole-tree restore swaps it with a sibling by rename, which cannot cross file systems; restore with --paths, or unmount and restore into the parent's file system", target)
+	}
+
+	index := make(map[string]int, len(m.Entries))
+	for i, e := range m.Entries {
+		index[e.Path] = i
+	}
+	sel := make([]bool, len(m.Entries))
+	scaffold := make([]bool, len(m.Entries))
+	markAncestors := func(p string) {
+		for a := parentOf(p); ; a = parentOf(a) {
+			if !sel[index[a]] {
+				scaffold[index[a]] = true
+			}
+			sel[index[a]] = true
+			if a == "." {
+				return
+			}
+		}
+	}
+	if len(pl.paths) == 0 {
+		for _, k := range keep {
+			var st unix.Stat_t
+			if err := unix.Lstat(filepath.Join(target, k), &st); err != nil {
+				continue // absent live: the snapshot's copy, if any, is restored
+			}
+			if err := checkLiveParents(target, k); err != nil {
+				return nil, err
+			}
+			for a := parentOf(k); a != "."; a = parentOf(a) {
+				if i, ok := index[a]; ok && m.Entries[i].Type != TypeDir {
+					return nil, fmt.Errorf("cannot keep %s: %s is a %s in the snapshot, not a directory", k, a, m.Entries[i].Type)
+				}
+			}
+			pl.kept = append(pl.kept, k)
+			pl.liveIno[k] = st.Ino
+		}
+		for i, e := range m.Entries {
+			sel[i] = !slices.ContainsFunc(pl.kept, func(k string) bool { return under(e.Path, k) })
+			if sel[i] && e.Type == TypeHardlink && slices.ContainsFunc(pl.kept, func(k string) bool { return under(e.Link, k) }) {
+				return nil, fmt.Errorf("cannot keep the live %s: the snapshot's %s is a hard link to %s inside it", e.Link, e.Path, e.Link)
+			}
+		}
+	} else {
+		for _, p := range pl.paths {
+			if _, ok := index[p]; !ok {
+				return nil, &UsageError{What: "restore path", Value: p, Why: "not in snapshot " + m.ID}
+			}
+			if err := checkLiveParents(target, p); err != nil {
+				return nil, err
+			}
+			var st unix.Stat_t
+			if err := unix.Lstat(filepath.Join(target, p), &st); err == nil {
+				pl.liveIno[p] = st.Ino
+			}
+			markAncestors(p)
+		}
+		for i, e := range m.Entries {
+			if slices.ContainsFunc(pl.paths, func(p string) bool { return under(e.Path, p) }) {
+				sel[i], scaffold[i] = true, false
+			}
+		}
+		// A hard link whose first name lies outside the subset needs that
+		// file's content: unpack it too (it stays in the staging area).
+		for i, e := range m.Entries {
+			if sel[i] && e.Type == TypeHardlink && !sel[index[e.Link]] {
+				sel[index[e.Link]] = true
+				markAncestors(e.Link)
+			}
+		}
+	}
+	for i, e := range m.Entries {
+		if !sel[i] {
+			continue
+		}
+		pl.needBytes += 4096
+		if e.Type == TypeFile {
+			pl.needBytes += e.Size
+			pl.needFileBytes += e.Size
+		}
+		if e.Type == TypeFile || e.Type == TypeHardlink {
+			pl.needFiles++
+		}
+	}
+	pl.selected, pl.scaffold = sel, scaffold
+	return pl, nil
+}
+
+// checkLiveParents refuses a live path reached through a symlink or a
+// non-directory: a rename there would land outside the tree.
+func checkLiveParents(target, p string) error {
+	for a := parentOf(p); a != "."; a = parentOf(a) {
+		var st unix.Stat_t
+		if err := unix.Lstat(filepath.Join(target, a), &st); err != nil {
+			return fmt.Errorf("%s: its parent %s is missing from the live tree; restore the parent instead", p, a)
+		}
+		if st.Mode&unix.S_IFMT != unix.S_IFDIR {
+			return fmt.Errorf("%s: its parent %s in the live tree is not a directory (a symlink?); restore the parent instead", p, a)
+		}
+	}
+	return nil
+}
+
+// dropNested removes paths that lie below another path of the list.
+func dropNested(paths []string) []string {
+	slices.Sort(paths)
+	paths = slices.Compact(paths)
+	var out []string
+	for _, p := range paths {
+		if !slices.ContainsFunc(out, func(q string) bool { return under(p, q) }) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// steps are the renames of the swap, with the inode each path holds now so
+// that Recover can tell, after a crash, which of them already happened.
+func (pl *restorePlan) steps(staging, target, displaced string) ([]swapStep, error) {
+	ino := func(p string) (uint64, error) {
+		var st unix.Stat_t
+		if err := unix.Lstat(p, &st); err != nil {
+			return 0, fmt.Errorf("planning the swap: %w", err)
+		}
+		return st.Ino, nil
+	}
+	stIno, err := ino(staging)
+	if err != nil {
+		return nil, err
+	}
+	if !pl.targetExists {
+		return []swapStep{{Op: opRename, A: staging, B: target, InoA: stIno}}, nil
+	}
+	var steps []swapStep
+	if len(pl.paths) == 0 {
+		tIno, err := ino(target)
+		if err != nil {
+			return nil, err
+		}
+		for _, k := range pl.kept {
+			steps = append(steps, swapStep{Op: opRename, A: filepath.Join(target, k), B: filepath.Join(staging, k), InoA: pl.liveIno[k]})
+		}
+		steps = append(steps,
+			swapStep{Op: opExchange, A: staging, B: target, InoA: stIno, InoB: tIno},
+			swapStep{Op: opRename, A: staging, B: displaced, InoA: tIno})
+		return steps, nil
+	}
+	for _, p := range pl.paths {
+		a := filepath.Join(staging, p)
+		aIno, err := ino(a)
+		if err != nil {
+			return nil, err
+		}
+		if live, ok := pl.liveIno[p]; ok {
+			steps = append(steps, swapStep{Op: opExchange, A: a, B: filepath.Join(target, p), InoA: aIno, InoB: live})
+		} else {
+			steps = append(steps, swapStep{Op: opRename, A: a, B: filepath.Join(target, p), InoA: aIno})
+		}
+	}
+	return append(steps, swapStep{Op: opRename, A: staging, B: displaced, InoA: stIno}), nil
+}
+
+// extractor unpacks the selected entries into staging, verifying each
+// against the manifest as it goes.
+type extractor struct {
+	staging string
+	chown   bool
+	buf     []byte
+	entries int
+	bytes   int64
+}
+
+func (x *extractor) run(ctx context.Context, s *Store, m *Manifest, sel, scaffold []bool, prog *progress) error {
+	st, err := openStream(filepath.Join(s.dir, m.ID), m)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	h := sha256.New()
+	var dirs []*Entry
+	for i := 0; ; i++ {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		_, e, err := st.next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		if !sel[i] {
+			continue // its bytes are skipped; the stream checksum still covers them
+		}
+		x.entries++
+		p := x.staging
+		if e.Path != "." {
+			p = filepath.Join(x.staging, e.Path)
+		}
+		switch e.Type {
+		case TypeDir:
+			if e.Path != "." {
+				if err := unix.Mkdir(p, 0o700); err != nil {
+					return &os.PathError{Op: "mkdir", Path: p, Err: err}
+				}
+			}
+			if !scaffold[i] {
+				// A scaffold directory keeps its working mode: the swap
+				// renames below it, and it becomes the displaced tree.
+				dirs = append(dirs, e)
+			}
+		case TypeFile:
+			if err := x.writeFile(p, e, st, h, prog); err != nil {
+				return err
+			}
+		case TypeSymlink:
+			if err := unix.Symlink(e.Link, p); err != nil {
+				return &os.PathError{Op: "symlink", Path: p, Err: err}
+			}
+			if err := x.finishMeta(p, e, false); err != nil {
+				return err
+			}
+		case TypeHardlink:
+			if err := os.Link(filepath.Join(x.staging, e.Link), p); err != nil {
+				return err
+			}
+			prog.add(0, 1)
+		}
+	}
+	// Directories last, deepest first: their contents changed their mtimes,
+	// and a read-only directory must not be read-only while it is filled.
+	for _, e := range slices.Backward(dirs) {
+		p := filepath.Join(x.staging, e.Path)
+		if err := x.finishMeta(p, e, true); err != nil {
+			return err
+		}
+	}
+	prog.finish()
+	return nil
+}
+
+func (x *extractor) writeFile(p string, e *Entry, st *stream, h interface {
+	io.Writer
+	Reset()
+	Sum([]byte) []byte
+}, prog *progress) error {
+	fd, err := unix.Open(p, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		return &os.PathError{Op: "create", Path: p, Err: err}
+	}
+	f := os.NewFile(uintptr(fd), p)
+	defer f.Close()
+	h.Reset()
+	for {
+		n, err := st.tr.Read(x.buf)
+		if n > 0 {
+			h.Write(x.buf[:n])
+			if _, werr := f.Write(x.buf[:n]); werr != nil {
+				return werr
+			}
+			x.bytes += int64(n)
+			prog.add(int64(n), 0)
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return st.streamErr(err)
+		}
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); got != e.Hash {
+		return &CorruptError{ID: st.m.ID, Path: e.Path, Field: "sha256", Expected: e.Hash, Got: got}
+	}
+	if x.chown {
+		if err := unix.Fchown(fd, e.UID, e.GID); err != nil {
+			return &os.PathError{Op: "chown", Path: p, Err: err}
+		}
+	}
+	// After chown, which clears setuid and setgid bits.
+	if err := unix.Fchmod(fd, uint32(e.Mode)); err != nil {
+		return &os.PathError{Op: "chmod", Path: p, Err: err}
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	prog.add(0, 1)
+	return setMTime(p, e)
+}
+
+func (x *extractor) finishMeta(p string, e *Entry, chmod bool) error {
+	if x.chown {
+		if err := unix.Lchown(p, e.UID, e.GID); err != nil {
+			return &os.PathError{Op: "chown", Path: p, Err: err}
+		}
+	}
+	if chmod {
+		if err := unix.Chmod(p, uint32(e.Mode)); err != nil {
+			return &os.PathError{Op: "chmod", Path: p, Err: err}
+		}
+	}
+	return setMTime(p, e)
+}
+
+func setMTime(p string, e *Entry) error {
+	ts := unix.NsecToTimespec(e.MTime.UnixNano())
+	if err := unix.UtimesNanoAt(unix.AT_FDCWD, p, []unix.Timespec{ts, ts}, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		return &os.PathError{Op: "utimes", Path: p, Err: err}
+	}
+	return nil
+}
+
+func exists(p string) bool {
+	_, err := os.Lstat(p)
+	return err == nil
+}
+
+// syncFS flushes the whole file system holding dir: one call instead of an
+// fsync per file, before the swap makes the staged tree live.
+func syncFS(dir string) error {
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return &os.PathError{Op: "open", Path: dir, Err: err}
+	}
+	defer unix.Close(fd)
+	if err := unix.Syncfs(fd); err != nil {
+		return &os.PathError{Op: "syncfs", Path: dir, Err: err}
+	}
+	return nil
+}
+
+// checkFree compares the free space of dir's file system with need.
+func checkFree(dir string, need int64, what string) error {
+	var fs unix.Statfs_t
+	if err := unix.Statfs(dir, &fs); err != nil {
+		return fmt.Errorf("free space in %s: %w", dir, err)
+	}
+	free := int64(fs.Bavail) * int64(fs.Bsize)
+	if need+16<<20 > free {
+		return &InsufficientSpaceError{Dir: dir, Need: need, Free: free, What: what}
+	}
+	return nil
+}
+
+// stagingName reports whether p looks like a staging directory this
+// package made for target: Recover removes only such paths.
+func stagingName(p, target string) bool {
+	return filepath.Dir(p) == filepath.Dir(target) &&
+		strings.HasPrefix(filepath.Base(p), "."+filepath.Base(target)+".restore-")
+}

@@ -1,0 +1,209 @@
+package archive
+
+import (
+	"archive/tar"
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// validateManifest checks a manifest before any of its archive is read:
+// every path clean and relative, no duplicates, the root first, every parent
+// a directory listed earlier, hard links pointing at an earlier regular file,
+// only known types, and no symlink resolving outside the root. Since the
+// archive must then match the manifest entry by entry, the archive is held
+// to the same rules.
+func validateManifest(m *Manifest) error {
+	corrupt := func(path, why string) error {
+		return &CorruptError{ID: m.ID, Path: path, Field: "manifest", Err: errors.New(why)}
+	}
+	unsafe := func(u *UnsafeEntryError) error {
+		return &CorruptError{ID: m.ID, Path: u.Path, Field: "unsafe", Err: u}
+	}
+	if len(m.Entries) == 0 || m.Entries[0].Path != "." || m.Entries[0].Type != TypeDir {
+		return corrupt("", "the first entry must be the root directory \".\"")
+	}
+	kinds := make(map[string]string, len(m.Entries))
+	links := map[string]string{}
+	for i := range m.Entries {
+		e := &m.Entries[i]
+		if u := checkRel(e.Path); u != nil {
+			return unsafe(u)
+		}
+		if _, dup := kinds[e.Path]; dup {
+			return corrupt(e.Path, "listed twice")
+		}
+		if e.Path != "." && kinds[parentOf(e.Path)] != TypeDir {
+			return unsafe(&UnsafeEntryError{Path: e.Path, Reason: "its parent " + parentOf(e.Path) + " is not a directory listed before it (a write through a symlink?)"})
+		}
+		if e.Mode > 0o7777 {
+			return corrupt(e.Path, "mode out of range")
+		}
+		switch e.Type {
+		case TypeDir:
+		case TypeFile:
+			if e.Size < 0 || len(e.Hash) != 64 {
+				return corrupt(e.Path, "a file needs a size and a SHA-256")
+			}
+		case TypeSymlink:
+			if e.Link == "" {
+				return corrupt(e.Path, "symlink without a target")
+			}
+			links[e.Path] = e.Link
+		case TypeHardlink:
+			if u := checkRel(e.Link); u != nil || e.Link == "." {
+				return unsafe(&UnsafeEntryError{Path: e.Path, Reason: "hard link to " + e.Link + " outside the tree"})
+			}
+			if kinds[e.Link] != TypeFile {
+				return unsafe(&UnsafeEntryError{Path: e.Path, Reason: "hard link to " + e.Link + ", which is not a regular file listed before it"})
+			}
+		default:
+			return unsafe(&UnsafeEntryError{Path: e.Path, Reason: "type " + strconv.Quote(e.Type) + " is not allowed (devices, FIFOs and sockets never are)"})
+		}
+		kinds[e.Path] = e.Type
+	}
+	if u := checkLinks(links); u != nil {
+		return unsafe(u)
+	}
+	return nil
+}
+
+// stream reads a snapshot's archive and pairs each tar header with its
+// manifest entry, refusing any disagreement.
+type stream struct {
+	m  *Manifest
+	f  *os.File
+	zr io.ReadCloser
+	tr *tar.Reader
+	i  int
+}
+
+// openStream opens the archive of a validated manifest. A file shorter than
+// the manifest records is incomplete (truncated); a longer one is corrupt.
+func openStream(dir string, m *Manifest) (*stream, error) {
+	if m.Archive != archiveName(m.Compression) {
+		return nil, &CorruptError{ID: m.ID, Field: "archive name", Expected: archiveName(m.Compression), Got: m.Archive}
+	}
+	p := filepath.Join(dir, m.Archive)
+	f, err := os.Open(p)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, &IncompleteError{ID: m.ID, Reason: "the archive " + m.Archive + " is missing"}
+	}
+	if err != nil {
+		return nil, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	switch {
+	case st.Size() < m.ArchiveSize:
+		f.Close()
+		return nil, &IncompleteError{ID: m.ID, Reason: fmt.Sprintf("the archive is truncated: %d of %d bytes", st.Size(), m.ArchiveSize)}
+	case st.Size() > m.ArchiveSize:
+		f.Close()
+		return nil, &CorruptError{ID: m.ID, Field: "archive size", Expected: strconv.FormatInt(m.ArchiveSize, 10), Got: strconv.FormatInt(st.Size(), 10)}
+	}
+	zr, err := decompressor(m.Compression, bufio.NewReaderSize(f, 1<<20))
+	if err != nil {
+		f.Close()
+		return nil, &CorruptError{ID: m.ID, Field: "stream", Err: err}
+	}
+	return &stream{m: m, f: f, zr: zr, tr: tar.NewReader(zr)}, nil
+}
+
+func (s *stream) Close() error {
+	s.zr.Close()
+	return s.f.Close()
+}
+
+// next returns the next header and its manifest entry, or io.EOF after the
+// last entry once the whole compressed stream (and its checksum) was read.
+func (s *stream) next() (*tar.Header, *Entry, error) {
+	hdr, err := s.tr.Next()
+	if err == io.EOF {
+		if s.i != len(s.m.Entries) {
+			return nil, nil, &CorruptError{ID: s.m.ID, Field: "entries", Expected: strconv.Itoa(len(s.m.Entries)), Got: strconv.Itoa(s.i)}
+		}
+		// Reading to the end checks the compressed stream's own checksum.
+		// (pgzip's WriteTo panics at the end of a stream: plain reads only.)
+		if _, err := io.CopyBuffer(io.Discard, struct{ io.Reader }{s.zr}, make([]byte, 32<<10)); err != nil {
+			return nil, nil, s.streamErr(err)
+		}
+		return nil, nil, io.EOF
+	}
+	if err != nil {
+		return nil, nil, s.streamErr(err)
+	}
+	name := hdr.Name
+	if name == "./" {
+		name = "."
+	} else if hdr.Typeflag == tar.TypeDir {
+		name = strings.TrimSuffix(name, "/")
+	}
+	if u := checkRel(name); u != nil {
+		return nil, nil, &CorruptError{ID: s.m.ID, Path: name, Field: "unsafe", Err: u}
+	}
+	switch hdr.Typeflag {
+	case tar.TypeReg, tar.TypeDir, tar.TypeSymlink, tar.TypeLink:
+	default:
+		return nil, nil, &CorruptError{ID: s.m.ID, Path: name, Field: "unsafe", Err: &UnsafeEntryError{Path: name, Reason: fmt.Sprintf("tar type %q (devices, FIFOs and other special entries are refused)", hdr.Typeflag)}}
+	}
+	if s.i >= len(s.m.Entries) {
+		return nil, nil, &CorruptError{ID: s.m.ID, Path: name, Field: "entry", Expected: "end of archive", Got: "an extra entry"}
+	}
+	e := &s.m.Entries[s.i]
+	s.i++
+	if err := s.compare(hdr, name, e); err != nil {
+		return nil, nil, err
+	}
+	return hdr, e, nil
+}
+
+func (s *stream) compare(hdr *tar.Header, name string, e *Entry) error {
+	bad := func(field, want, got string) error {
+		return &CorruptError{ID: s.m.ID, Path: e.Path, Field: field, Expected: want, Got: got}
+	}
+	if name != e.Path {
+		return bad("path", e.Path, name)
+	}
+	wantType := map[string]byte{TypeDir: tar.TypeDir, TypeFile: tar.TypeReg, TypeSymlink: tar.TypeSymlink, TypeHardlink: tar.TypeLink}[e.Type]
+	if hdr.Typeflag != wantType {
+		return bad("type", e.Type, fmt.Sprintf("tar type %q", hdr.Typeflag))
+	}
+	if Mode(hdr.Mode&0o7777) != e.Mode || hdr.Mode&^0o7777 != 0 {
+		return bad("mode", e.Mode.String(), fmt.Sprintf("%04o", hdr.Mode))
+	}
+	if hdr.Uid != e.UID || hdr.Gid != e.GID {
+		return bad("owner", fmt.Sprintf("%d:%d", e.UID, e.GID), fmt.Sprintf("%d:%d", hdr.Uid, hdr.Gid))
+	}
+	if hdr.ModTime.Unix() != e.MTime.Unix() {
+		return bad("mtime", e.MTime.Format("2006-01-02T15:04:05Z"), hdr.ModTime.UTC().Format("2006-01-02T15:04:05Z"))
+	}
+	switch e.Type {
+	case TypeFile:
+		if hdr.Size != e.Size {
+			return bad("size", strconv.FormatInt(e.Size, 10), strconv.FormatInt(hdr.Size, 10))
+		}
+	case TypeSymlink, TypeHardlink:
+		if hdr.Linkname != e.Link {
+			return bad("link", e.Link, hdr.Linkname)
+		}
+		if hdr.Size != 0 {
+			return bad("size", "0", strconv.FormatInt(hdr.Size, 10))
+		}
+	}
+	return nil
+}
+
+// streamErr classifies a read error: the file's size was checked first, so
+// a stream that ends early or fails to decode is corrupt.
+func (s *stream) streamErr(err error) error {
+	return &CorruptError{ID: s.m.ID, Field: "stream", Err: err}
+}

@@ -1,0 +1,377 @@
+package archive
+
+import (
+	"archive/tar"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/klauspost/compress/zstd"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// damaged builds a snapshot and returns the store, the live tree, the
+// snapshot's manifest and its archive path.
+func damaged(t *testing.T) (*Store, string, *Manifest, string) {
+	s, _ := openTestStore(t)
+	root := filepath.Join(t.TempDir(), "pack")
+	makeTree(t, root)
+	m := createSnap(t, s, root, CreateOptions{})
+	return s, root, m, filepath.Join(s.Dir(), m.ID, m.Archive)
+}
+
+func TestVerifyAndRestoreRefuseDamage(t *testing.T) {
+	t.Parallel()
+	flip := func(t *testing.T, path string, at func(size int64) int64) {
+		data, err := os.ReadFile(path)
+		require.NoError(t, err)
+		data[at(int64(len(data)))] ^= 0x01
+		require.NoError(t, os.WriteFile(path, data, 0o600))
+	}
+	tests := []struct {
+		name    string
+		damage  func(t *testing.T, s *Store, m *Manifest, archive string)
+		corrupt bool // else incomplete
+	}{
+		{"one flipped byte in the middle", func(t *testing.T, _ *Store, _ *Manifest, a string) {
+			flip(t, a, func(n int64) int64 { return n / 2 })
+		}, true},
+		{"one flipped byte near the end", func(t *testing.T, _ *Store, _ *Manifest, a string) {
+			flip(t, a, func(n int64) int64 { return n - 10 })
+		}, true},
+		{"truncated archive", func(t *testing.T, _ *Store, _ *Manifest, a string) {
+			st, err := os.Stat(a)
+			require.NoError(t, err)
+			require.NoError(t, os.Truncate(a, st.Size()*2/3))
+		}, false},
+		{"archive missing", func(t *testing.T, _ *Store, _ *Manifest, a string) {
+			require.NoError(t, os.Remove(a))
+		}, false},
+		{"manifest missing", func(t *testing.T, s *Store, m *Manifest, _ string) {
+			require.NoError(t, os.Remove(filepath.Join(s.Dir(), m.ID, manifestName)))
+		}, false},
+		{"manifest hash differs", func(t *testing.T, s *Store, m *Manifest, _ string) {
+			for i := range m.Entries {
+				if m.Entries[i].Path == "conf/deployment.toml" {
+					m.Entries[i].Hash = hex.EncodeToString(make([]byte, 32))
+				}
+			}
+			require.NoError(t, writeJSONAtomic(filepath.Join(s.Dir(), m.ID, manifestName), m))
+		}, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s, root, m, a := damaged(t)
+			before := describe(t, root)
+			tc.damage(t, s, m, a)
+
+			_, err := s.Verify(context.Background(), m.ID, nil)
+			require.Error(t, err)
+			var ce *CorruptError
+			var ie *IncompleteError
+			if tc.corrupt {
+				require.ErrorAs(t, err, &ce, "%v", err)
+				assert.NotErrorAs(t, err, &ie)
+			} else {
+				require.ErrorAs(t, err, &ie, "%v", err)
+				assert.NotErrorAs(t, err, &ce)
+			}
+			if tc.name == "manifest hash differs" {
+				assert.Equal(t, "conf/deployment.toml", ce.Path)
+				assert.Equal(t, "sha256", ce.Field)
+			}
+			if tc.name != "manifest missing" {
+				vr, err := s.LastVerified(m.ID)
+				require.NoError(t, err)
+				require.NotNil(t, vr)
+				assert.False(t, vr.OK)
+			}
+
+			_, err = s.Restore(context.Background(), m.ID, root, RestoreOptions{})
+			require.Error(t, err)
+			assert.True(t, errorsAsAny(err, &ce, &ie), "%v", err)
+			assert.Equal(t, before, describe(t, root), "the refused restore left the target alone")
+			leftovers, _ := filepath.Glob(filepath.Join(filepath.Dir(root), ".pack.restore-*"))
+			assert.Empty(t, leftovers)
+			pending, err := s.Pending()
+			require.NoError(t, err)
+			assert.False(t, pending)
+		})
+	}
+}
+
+func errorsAsAny(err error, targets ...any) bool {
+	for _, t := range targets {
+		switch p := t.(type) {
+		case **CorruptError:
+			if asErr(err, p) {
+				return true
+			}
+		case **IncompleteError:
+			if asErr(err, p) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func asErr[T error](err error, target *T) bool {
+	for err != nil {
+		if e, ok := err.(T); ok {
+			*target = e
+			return true
+		}
+		u, ok := err.(interface{ Unwrap() error })
+		if !ok {
+			return false
+		}
+		err = u.Unwrap()
+	}
+	return false
+}
+
+// craft writes a snapshot by hand: a tar.zst of the given headers and
+// contents and a manifest, so that tests can feed verify and restore what
+// Create never makes.
+type craftEntry struct {
+	hdr     tar.Header
+	content string
+	entry   *Entry // the manifest's view; nil = derived from hdr
+}
+
+func craft(t *testing.T, s *Store, id string, items []craftEntry) *Manifest {
+	t.Helper()
+	dir := filepath.Join(s.Dir(), id)
+	require.NoError(t, os.MkdirAll(dir, 0o700))
+	f, err := os.Create(filepath.Join(dir, archiveName(CompressionZstd)))
+	require.NoError(t, err)
+	zw, err := zstd.NewWriter(f)
+	require.NoError(t, err)
+	tw := tar.NewWriter(zw)
+	mt := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	m := &Manifest{SchemaVersion: 1, ID: id, Created: mt, Reason: "manual", Compression: CompressionZstd, Archive: archiveName(CompressionZstd)}
+	for _, it := range items {
+		h := it.hdr
+		h.ModTime = mt
+		if h.Mode == 0 {
+			h.Mode = 0o644
+		}
+		h.Size = int64(len(it.content))
+		if h.Typeflag != tar.TypeReg {
+			h.Size = 0
+		}
+		require.NoError(t, tw.WriteHeader(&h))
+		if h.Typeflag == tar.TypeReg {
+			_, err := tw.Write([]byte(it.content))
+			require.NoError(t, err)
+		}
+		e := Entry{Path: trimDir(h.Name), Mode: Mode(h.Mode), MTime: mt, Link: h.Linkname, UID: h.Uid, GID: h.Gid}
+		switch h.Typeflag {
+		case tar.TypeDir:
+			e.Type = TypeDir
+		case tar.TypeReg:
+			sum := sha256.Sum256([]byte(it.content))
+			e.Type, e.Size, e.Hash = TypeFile, h.Size, hex.EncodeToString(sum[:])
+		case tar.TypeSymlink:
+			e.Type = TypeSymlink
+		case tar.TypeLink:
+			e.Type = TypeHardlink
+		default:
+			e.Type = "device"
+		}
+		if it.entry != nil {
+			e = *it.entry
+		}
+		m.Entries = append(m.Entries, e)
+	}
+	require.NoError(t, tw.Close())
+	require.NoError(t, zw.Close())
+	require.NoError(t, f.Close())
+	st, err := os.Stat(filepath.Join(dir, m.Archive))
+	require.NoError(t, err)
+	m.ArchiveSize = st.Size()
+	require.NoError(t, writeJSONAtomic(filepath.Join(dir, manifestName), m))
+	return m
+}
+
+func trimDir(name string) string {
+	if name == "./" {
+		return "."
+	}
+	if len(name) > 1 && name[len(name)-1] == '/' {
+		return name[:len(name)-1]
+	}
+	return name
+}
+
+func TestMaliciousArchivesAreRefused(t *testing.T) {
+	t.Parallel()
+	root := craftEntry{hdr: tar.Header{Name: "./", Typeflag: tar.TypeDir, Mode: 0o755}}
+	dir := func(n string) craftEntry {
+		return craftEntry{hdr: tar.Header{Name: n + "/", Typeflag: tar.TypeDir, Mode: 0o755}}
+	}
+	file := func(n string) craftEntry {
+		return craftEntry{hdr: tar.Header{Name: n, Typeflag: tar.TypeReg}, content: "pwned"}
+	}
+	link := func(n, to string) craftEntry {
+		return craftEntry{hdr: tar.Header{Name: n, Typeflag: tar.TypeSymlink, Linkname: to, Mode: 0o777}}
+	}
+	tests := []struct {
+		name  string
+		items func(outside string) []craftEntry
+	}{
+		{"absolute path", func(o string) []craftEntry { return []craftEntry{root, file(o + "/abs")} }},
+		{"dot-dot path", func(o string) []craftEntry { return []craftEntry{root, file("../outside/dotdot")} }},
+		{"dot-dot inside a path", func(o string) []craftEntry { return []craftEntry{root, dir("a"), file("a/../../outside/x")} }},
+		{"symlink escaping", func(o string) []craftEntry { return []craftEntry{root, link("up", "../outside")} }},
+		{"absolute symlink", func(o string) []craftEntry { return []craftEntry{root, link("abs", o)} }},
+		{"symlink escaping through another symlink", func(o string) []craftEntry {
+			return []craftEntry{root, link("a", "."), link("b", "a/../outside")}
+		}},
+		{"write through a symlink", func(o string) []craftEntry {
+			return []craftEntry{root, dir("sub"), link("sub/lnk", ".."), file("sub/lnk/through")}
+		}},
+		{"write through an escaping symlink", func(o string) []craftEntry {
+			return []craftEntry{root, link("evil", o), file("evil/pwned")}
+		}},
+		{"device file", func(o string) []craftEntry {
+			return []craftEntry{root, {hdr: tar.Header{Name: "null", Typeflag: tar.TypeChar, Devmajor: 1, Devminor: 3}}}
+		}},
+		{"fifo", func(o string) []craftEntry {
+			return []craftEntry{root, {hdr: tar.Header{Name: "fifo", Typeflag: tar.TypeFifo}}}
+		}},
+		{"hard link out of the tree", func(o string) []craftEntry {
+			return []craftEntry{root, {hdr: tar.Header{Name: "hl", Typeflag: tar.TypeLink, Linkname: "../outside/victim"}}}
+		}},
+		{"archive disagrees with a safe manifest", func(o string) []craftEntry {
+			safe := Entry{Path: "safe", Type: TypeFile, Mode: 0o644, Size: 5, MTime: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC),
+				Hash: hex.EncodeToString(func() []byte { s := sha256.Sum256([]byte("pwned")); return s[:] }())}
+			e := file("../outside/sneaky")
+			e.entry = &safe
+			return []craftEntry{root, e}
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s, _ := openTestStore(t)
+			base := t.TempDir()
+			outside := filepath.Join(base, "outside")
+			require.NoError(t, os.MkdirAll(outside, 0o755))
+			require.NoError(t, os.WriteFile(filepath.Join(outside, "victim"), []byte("precious"), 0o644))
+			target := filepath.Join(base, "pack")
+			require.NoError(t, os.MkdirAll(filepath.Join(target, "keep"), 0o755))
+			// The parent's own mtime moves when a staging directory comes
+			// and goes beside the target; everything in it must not.
+			describeBelow := func() map[string]string {
+				d := describe(t, base)
+				delete(d, ".")
+				return d
+			}
+			before := describeBelow()
+
+			m := craft(t, s, "20240101T000000Z-evil", tc.items(outside))
+			_, err := s.Verify(context.Background(), m.ID, nil)
+			var ce *CorruptError
+			require.ErrorAs(t, err, &ce, "verify must refuse: %v", err)
+			_, err = s.Restore(context.Background(), m.ID, target, RestoreOptions{})
+			require.ErrorAs(t, err, &ce, "restore must refuse: %v", err)
+			if tc.name != "archive disagrees with a safe manifest" {
+				var ue *UnsafeEntryError
+				assert.ErrorAs(t, err, &ue, "%v", err)
+			}
+			assert.Equal(t, before, describeBelow(), "nothing changed outside staging, and staging is gone")
+			_, err = s.Restore(context.Background(), m.ID, filepath.Join(base, "fresh"), RestoreOptions{})
+			require.Error(t, err)
+			assert.Equal(t, before, describeBelow())
+		})
+	}
+}
+
+func TestCreateRefusesWhatRestoreWouldRefuse(t *testing.T) {
+	t.Parallel()
+	s, _ := openTestStore(t)
+	root := filepath.Join(t.TempDir(), "pack")
+	require.NoError(t, os.MkdirAll(root, 0o755))
+	require.NoError(t, os.Symlink("/etc", filepath.Join(root, "etc-link")))
+	_, err := s.Create(context.Background(), root, CreateOptions{})
+	var ue *UnsafeEntryError
+	require.ErrorAs(t, err, &ue)
+	assert.Equal(t, "etc-link", ue.Path)
+
+	require.NoError(t, os.Remove(filepath.Join(root, "etc-link")))
+	require.NoError(t, os.Symlink("../..", filepath.Join(root, "up")))
+	_, err = s.Create(context.Background(), root, CreateOptions{})
+	require.ErrorAs(t, err, &ue)
+	// Excluding it makes the snapshot possible.
+	_, err = s.Create(context.Background(), root, CreateOptions{Exclude: []string{"up"}})
+	require.NoError(t, err)
+	list, err := s.List()
+	require.NoError(t, err)
+	assert.Len(t, list, 1, "the refused creates left nothing")
+	left, _ := filepath.Glob(filepath.Join(s.Dir(), ".tmp-*"))
+	assert.Empty(t, left)
+}
+
+// Not parallel: it sets the package's test hook.
+func TestCreateFailsWhenAFileChangesWhileRead(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		change func(path string) error
+		want   string
+	}{
+		{"appended", func(p string) error {
+			f, err := os.OpenFile(p, os.O_APPEND|os.O_WRONLY, 0)
+			if err != nil {
+				return err
+			}
+			_, err = f.WriteString("more")
+			return errors.Join(err, f.Close())
+		}, "size"},
+		{"rewritten in place", func(p string) error {
+			f, err := os.OpenFile(p, os.O_WRONLY, 0)
+			if err != nil {
+				return err
+			}
+			_, err = f.WriteAt([]byte("X"), 10)
+			return errors.Join(err, f.Close())
+		}, "time"},
+		{"replaced", func(p string) error {
+			if err := os.WriteFile(p+".new", []byte("other"), 0o644); err != nil {
+				return err
+			}
+			// The open file lost its last name: its status change time moved.
+			return os.Rename(p+".new", p)
+		}, "status change"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, _ := openTestStore(t)
+			root := filepath.Join(t.TempDir(), "pack")
+			makeTree(t, root)
+			victim := filepath.Join(root, "lib/noise.bin")
+			testHook = func(point, path string) {
+				if point == "create:read" && path == "lib/noise.bin" {
+					require.NoError(t, tc.change(victim))
+				}
+			}
+			defer func() { testHook = func(string, string) {} }()
+			_, err := s.Create(context.Background(), root, CreateOptions{})
+			var ce *ChangedError
+			require.ErrorAs(t, err, &ce, "%v", err)
+			assert.Equal(t, "lib/noise.bin", ce.Path)
+			assert.Contains(t, ce.What, tc.want)
+			list, _ := s.List()
+			assert.Empty(t, list)
+			left, _ := filepath.Glob(filepath.Join(s.Dir(), ".tmp-*"))
+			assert.Empty(t, left, "the partial snapshot was removed")
+		})
+	}
+}

@@ -1,0 +1,158 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/carbonguard/carbonguard/pack"
+)
+
+func packCommand(e *env) *cli.Command {
+	return &cli.Command{
+		Name:    "pack",
+		Aliases: []string{"describe"},
+		Usage:   "describe the product home: product, version, role, update level, files, port offset and ports",
+		Description: `pack reads the product home (read-only) and prints what carbonguard knows of it: product,
+version, distribution and role, configuration layout, update level and update tool, the startup
+script, log and PID files, the effective port offset and every listener with its effective port
+(base + offset), the key that sets it and the file and line it came from.
+
+-D key=value passes a system property as the server would get it (e.g. -D portOffset=2, which wins
+over [server] offset, as in Carbon).
+
+` + exitStatusHelp,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "format", Value: "text", Usage: "text or json"},
+			&cli.StringSliceFlag{Name: "D", Usage: "system property `key=value` the server would get (repeatable)"},
+		},
+		Action: func(c *cli.Context) error {
+			format := c.String("format")
+			if format != "text" && format != "json" {
+				return usagef("--format %q: use text or json", format)
+			}
+			props := map[string]string{}
+			for _, kv := range c.StringSlice("D") {
+				k, v, ok := strings.Cut(kv, "=")
+				k = strings.TrimPrefix(strings.TrimSpace(k), "-D")
+				if !ok || k == "" {
+					return usagef("-D %q: write -D key=value, e.g. -D portOffset=2", kv)
+				}
+				props[k] = v
+			}
+			if c.Args().Len() > 0 {
+				return usagef("pack takes no arguments (got %q); name the home with --home", c.Args().First())
+			}
+			log, err := e.logger(c)
+			if err != nil {
+				return err
+			}
+			home, err := e.homeDir(c)
+			if err != nil {
+				return err
+			}
+			p, err := pack.OpenWith(home, pack.Options{SysProps: props, Logger: log})
+			if err != nil {
+				return err
+			}
+			if format == "json" {
+				return writeJSON(e.stdout, struct {
+					SchemaVersion int `json:"schema_version"`
+					*pack.Pack
+				}{1, p})
+			}
+			return writePackText(e.stdout, p)
+		},
+	}
+}
+
+// writePackText prints the pack description as aligned text.
+func writePackText(w io.Writer, p *pack.Pack) error {
+	rel := func(path string) string {
+		if path == "" {
+			return "-"
+		}
+		if r, err := filepath.Rel(p.Home, path); err == nil && !strings.HasPrefix(r, "..") {
+			return filepath.ToSlash(r)
+		}
+		return path
+	}
+	orDash := func(s string) string {
+		if s == "" {
+			return "-"
+		}
+		return s
+	}
+	level := "unknown"
+	if p.UpdateLevelKnown {
+		level = strconv.Itoa(p.UpdateLevel)
+		if p.UpdateLevel == -1 {
+			level += " (the update tool ran but never updated this pack)"
+		}
+	}
+	offset := p.Offset.String()
+	if p.Offset.Externalised {
+		offset += " (externalised: ports below assume 0)"
+	}
+	offset += " (" + string(p.Offset.Source)
+	if pos := p.Offset.Pos.String(); pos != "" {
+		offset += " " + pos
+	}
+	offset += ")"
+
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	rows := [][2]string{
+		{"home", p.Home},
+		{"product", string(p.Product)},
+		{"product code", orDash(p.ProductCode)},
+		{"version", orDash(p.Version)},
+		{"distribution", orDash(p.Distribution)},
+		{"role", orDash(p.Role)},
+		{"node", orDash(p.Node)},
+		{"layout", string(p.Layout)},
+		{"update level", level},
+		{"update tool", orDash(p.UpdateTool)},
+		{"script", rel(p.Script)},
+		{"log file", rel(p.LogFile)},
+		{"pid file", rel(p.PIDFile)},
+		{"config file", rel(p.ConfigFile)},
+		{"port offset", offset},
+	}
+	for _, r := range rows {
+		fmt.Fprintf(tw, "%s:\t%s\n", r[0], r[1])
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+
+	fmt.Fprintln(w)
+	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tPORT\tBASE+OFFSET\tENABLED\tTLS\tSOURCE\tWHERE\tKEY\tSERVICE")
+	for _, pt := range p.Ports {
+		enabled, tls := "yes", "yes"
+		if !pt.Enabled {
+			enabled = "no"
+		}
+		if pt.Plain {
+			tls = "no"
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d+%d\t%s\t%s\t%s\t%s\t%s\t%s\n", pt.Name, pt.Port, pt.Base, pt.Offset, enabled, tls,
+			pt.Source, orDash(pt.Pos.String()), orDash(pt.Key), pt.Service)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(p.Warnings) > 0 {
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, "warnings:")
+		for _, wn := range p.Warnings {
+			fmt.Fprintf(w, "  %s\n", wn)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,123 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/carbonguard/carbonguard/pack"
+)
+
+func portsCommand(e *env) *cli.Command {
+	return &cli.Command{
+		Name:  "ports",
+		Usage: "print the ports to open in the firewall (effective: base + offset)",
+		Description: `ports prints every listener the server would open, with the port offset applied
+([server] offset, or -D portOffset=N, which wins): the list to open in the firewall. Listeners that
+are switched off (e.g. JMX with rmi_server_start = false) are left out unless --all is given.
+Plain-text listeners are marked: expose them only where needed.
+
+` + exitStatusHelp,
+		Flags: []cli.Flag{
+			&cli.StringSliceFlag{Name: "home", Usage: "product home (repeatable; default: the global --home, $CARBON_HOME or the current directory)"},
+			&cli.StringFlag{Name: "format", Value: "text", Usage: "text or json"},
+			&cli.StringSliceFlag{Name: "D", Usage: "system property `key=value` the server would get (e.g. -D portOffset=2)"},
+			&cli.BoolFlag{Name: "all", Usage: "also list listeners that are switched off"},
+		},
+		Action: func(c *cli.Context) error {
+			format := c.String("format")
+			if format != "text" && format != "json" {
+				return usagef("--format %q: use text or json", format)
+			}
+			if c.Args().Len() > 0 {
+				return usagef("ports takes no arguments (got %q); name homes with --home", c.Args().First())
+			}
+			_, props, err := dProps(c.StringSlice("D"))
+			if err != nil {
+				return err
+			}
+			log, err := e.logger(c)
+			if err != nil {
+				return err
+			}
+			homes, err := checkHomes(c, e)
+			if err != nil {
+				return err
+			}
+			type packPorts struct {
+				Home    string      `json:"home"`
+				Product string      `json:"product"`
+				Version string      `json:"version,omitempty"`
+				Offset  int         `json:"offset"`
+				Ports   []pack.Port `json:"ports"`
+			}
+			var all []packPorts
+			for _, home := range homes {
+				p, err := pack.OpenWith(home, pack.Options{SysProps: props, Logger: log})
+				if err != nil {
+					return err
+				}
+				pp := packPorts{Home: p.Home, Product: string(p.Product), Version: p.Version, Ports: []pack.Port{}}
+				if n, ok := p.Offset.Int(); ok {
+					pp.Offset = n
+				}
+				for _, pt := range p.Ports {
+					if pt.Enabled || c.Bool("all") {
+						pp.Ports = append(pp.Ports, pt)
+					}
+				}
+				sort.SliceStable(pp.Ports, func(i, j int) bool { return pp.Ports[i].Port < pp.Ports[j].Port })
+				all = append(all, pp)
+			}
+			if format == "json" {
+				return writeJSON(e.stdout, struct {
+					SchemaVersion int         `json:"schema_version"`
+					Packs         []packPorts `json:"packs"`
+				}{1, all})
+			}
+			for i, pp := range all {
+				if i > 0 {
+					fmt.Fprintln(e.stdout)
+				}
+				if err := writePortsText(e.stdout, pp.Home, pp.Offset, pp.Ports); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+	}
+}
+
+func writePortsText(w io.Writer, home string, offset int, ports []pack.Port) error {
+	fmt.Fprintf(w, "%s (offset %d)\n", home, offset)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "PORT\tTLS\tBASE+OFFSET\tNAME\tSERVICE")
+	for _, pt := range ports {
+		tls := "yes"
+		if pt.Plain {
+			tls = "no"
+		}
+		name := pt.Name
+		if !pt.Enabled {
+			name += " (off)"
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%d+%d\t%s\t%s\n", pt.Port, tls, pt.Base, pt.Offset, name, pt.Service)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	var open []string
+	for _, pt := range ports {
+		if pt.Enabled {
+			open = append(open, fmt.Sprint(pt.Port))
+		}
+	}
+	if len(open) > 0 {
+		fmt.Fprintf(w, "open: %s/tcp\n", strings.Join(open, ","))
+	}
+	return nil
+}

@@ -1,0 +1,218 @@
+package hooks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/carbonguard/carbonguard/archive"
+)
+
+// TestCrashHelperProcess is not a test: it is the carbonguard the crash
+// tests kill. It runs one guarded operation on the pack named by the
+// environment and pauses at the step CARBONGUARD_TEST_PAUSE_AT names.
+func TestCrashHelperProcess(t *testing.T) {
+	op := os.Getenv("CARBONGUARD_CRASH_OP")
+	if op == "" {
+		t.Skip("helper process only")
+	}
+	env := testEnv(t, os.Getenv("CARBONGUARD_CRASH_HOME"))
+	ctx := context.Background()
+	var err error
+	switch op {
+	case "update":
+		_, err = Update(ctx, UpdateOptions{Env: env})
+	case "update-start":
+		_, err = Update(ctx, UpdateOptions{Env: env, Start: true})
+	case "start":
+		var g *StartGuard
+		if g, err = BeginStart(ctx, env); err == nil {
+			var boot Boot
+			boot, _ = env.Server.Start(ctx)
+			_, err = g.AfterBoot(ctx, boot)
+		}
+	}
+	fmt.Println("finished without pausing:", err)
+	os.Exit(3)
+}
+
+// crashAt runs op in a helper process, waits until it pauses at step,
+// (and, when waitFile is given, until that file exists), and kills it with
+// SIGKILL.
+func crashAt(t *testing.T, home, op, step, waitFile string) {
+	t.Helper()
+	pauseFile := filepath.Join(t.TempDir(), "paused")
+	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashHelperProcess$")
+	cmd.Env = append(os.Environ(),
+		"CARBONGUARD_CRASH_OP="+op, "CARBONGUARD_CRASH_HOME="+home,
+		pauseAtEnv+"="+step, pauseFileEnv+"="+pauseFile)
+	out := &strings.Builder{}
+	cmd.Stdout, cmd.Stderr = out, out
+	require.NoError(t, cmd.Start())
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	deadline := time.After(30 * time.Second)
+	for {
+		_, err := os.Stat(pauseFile)
+		ready := err == nil
+		if ready && waitFile != "" {
+			_, err := os.Stat(waitFile)
+			ready = err == nil
+		}
+		if ready {
+			break
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("the helper ended before pausing at %s: %v\n%s", step, err, out)
+		case <-deadline:
+			_ = cmd.Process.Kill()
+			t.Fatalf("the helper did not pause at %s\n%s", step, out)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	require.NoError(t, cmd.Process.Signal(syscall.SIGKILL))
+	<-done
+}
+
+// reference takes a manual snapshot of the pack as it is before the test's
+// operation: what "whole" means afterwards.
+func reference(t *testing.T, env Env) string {
+	t.Helper()
+	m, err := env.Store.Create(context.Background(), env.Home, archive.CreateOptions{Reason: "manual"})
+	require.NoError(t, err)
+	return m.ID
+}
+
+func TestKilledAtEachStepLeavesThePackWhole(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, script, op, step string
+		waitU2                 bool
+		// next is the command run after the kill; want its outcome.
+		next    string
+		want    Outcome
+		wantErr any
+		final   State
+	}{
+		{"before u2", "clean", "update", "pending", false, "update", OutcomeRecovered, &RecoveredError{}, StateAborted},
+		{"about to run u2", "slow", "update", "u2-running", false, "update", OutcomeRecovered, &RecoveredError{}, StateRestored},
+		{"while u2 runs", "slow", "update", "u2-started", true, "update", OutcomeRecovered, &RecoveredError{}, StateRestored},
+		{"while u2 runs, then start", "slow", "update", "u2-started", true, "start", OutcomeNone, nil, StateRestored},
+		{"while u2 runs, then rollback", "slow", "update", "u2-started", true, "rollback", OutcomeRestored, nil, StateRestored},
+		{"restoring after u2 failed", "fail-halfway", "update", "restoring", false, "update", OutcomeRecovered, &RecoveredError{}, StateRestored},
+		{"during the first boot", "broken-boot", "update-start", "booting", false, "start", OutcomeRolledBack, &RolledBackError{}, StateRolledBack},
+		{"rollback: stopping", "broken-boot", "update-start", "rolling-back/stopping", false, "start", OutcomeRolledBack, &RolledBackError{}, StateRolledBack},
+		{"rollback: keeping the verdict", "broken-boot", "update-start", "rolling-back/keeping-verdict", false, "rollback", OutcomeRolledBack, &RolledBackError{}, StateRolledBack},
+		{"rollback: restoring", "broken-boot", "update-start", "rolling-back/restoring", false, "start", OutcomeRolledBack, &RolledBackError{}, StateRolledBack},
+		{"rollback: starting", "broken-boot", "update-start", "rolling-back/starting", false, "update", OutcomeRolledBack, &RolledBackError{}, StateRolledBack},
+		{"rollback: keeping evidence", "broken-boot", "update-start", "rolling-back/keeping-evidence", false, "start", OutcomeRolledBack, &RolledBackError{}, StateRolledBack},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			home := fixturePack(t)
+			installU2(t, home, tc.script)
+			env := testEnv(t, home)
+			ref := reference(t, env)
+			wait := ""
+			if tc.waitU2 {
+				wait = filepath.Join(filepath.Dir(home), "u2.pid")
+			}
+			crashAt(t, home, tc.op, tc.step, wait)
+
+			// status says what was left, without changing it.
+			st, err := Status(env.StateDir)
+			require.NoError(t, err)
+			require.NotNil(t, st.Open)
+			assert.True(t, st.Interrupted, "status must call it interrupted: %s", st.Next)
+			require.NotNil(t, st.DeadHolder, "status names the dead lock holder")
+			assert.Nil(t, st.Holder)
+
+			ctx := context.Background()
+			var res *Result
+			switch tc.next {
+			case "update":
+				res, err = Update(ctx, UpdateOptions{Env: env})
+			case "rollback":
+				res, err = Rollback(ctx, RollbackOptions{Env: env})
+			case "start":
+				var g *StartGuard
+				g, err = BeginStart(ctx, env)
+				if err == nil {
+					if g.Recovered != nil {
+						res = &Result{Outcome: OutcomeNone, Tx: g.Recovered}
+					}
+					var boot Boot
+					boot, err = env.Server.Start(ctx)
+					require.NoError(t, err)
+					var r2 *Result
+					r2, err = g.AfterBoot(ctx, boot)
+					if res == nil {
+						res = r2
+					}
+				} else if res == nil {
+					var rb *RolledBackError
+					if errors.As(err, &rb) {
+						res = &Result{Outcome: OutcomeRolledBack}
+					}
+				}
+			}
+			if tc.wantErr == nil {
+				require.NoError(t, err)
+			} else {
+				require.Error(t, err)
+				require.IsType(t, tc.wantErr, err, "%v", err)
+			}
+			require.NotNil(t, res)
+			assert.Equal(t, tc.want, res.Outcome)
+
+			j, err := OpenJournal(env.StateDir)
+			require.NoError(t, err)
+			last, err := j.Latest()
+			require.NoError(t, err)
+			assert.Equal(t, tc.final, last.State)
+			requireSameAs(t, env, ref)
+
+			if tc.waitU2 {
+				pid, err := os.ReadFile(filepath.Join(filepath.Dir(home), "u2.pid"))
+				require.NoError(t, err)
+				n, _ := strconv.Atoi(strings.TrimSpace(string(pid)))
+				assert.False(t, alive(n), "u2 died with the carbonguard that ran it")
+			}
+			if tc.final == StateRolledBack {
+				assert.FileExists(t, filepath.Join(last.FailedDir, "verdict.json"))
+				failedLog, err := os.ReadFile(filepath.Join(last.FailedDir, "logs", "wso2carbon.log"))
+				require.NoError(t, err, "the failed boot's logs are kept")
+				assert.Contains(t, string(failedLog), "startup failed")
+				assert.NotEmpty(t, last.FailedSnapshotID)
+			}
+			st, err = Status(env.StateDir)
+			require.NoError(t, err)
+			assert.Nil(t, st.Open)
+			assert.False(t, st.Interrupted)
+		})
+	}
+}
+
+// alive reports whether pid is a live process (a zombie waiting for a
+// parent that will never reap it is dead).
+func alive(pid int) bool {
+	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	s := string(stat)
+	i := strings.LastIndexByte(s, ')')
+	return i < 0 || len(s) < i+3 || s[i+2] != 'Z'
+}

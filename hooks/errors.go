@@ -1,0 +1,190 @@
+package hooks
+
+import (
+	"fmt"
+	"strings"
+)
+
+// NoSuchTxError names a transaction the journal does not hold.
+type NoSuchTxError struct{ ID string }
+
+func (e *NoSuchTxError) Error() string {
+	return fmt.Sprintf("no update transaction %q in the journal", e.ID)
+}
+
+// Hint tells where to look.
+func (e *NoSuchTxError) Hint() string {
+	return "carbonguard history lists the transactions; carbonguard snapshot list the snapshots"
+}
+
+// ServerRunningError: the operation needs the server stopped.
+type ServerRunningError struct {
+	PID int
+	Op  string
+}
+
+func (e *ServerRunningError) Error() string {
+	return fmt.Sprintf("the server is running (PID %d): %s needs it stopped, because u2 replaces jars under a running JVM and a snapshot of live H2 and Solr files would be inconsistent", e.PID, e.Op)
+}
+
+// Hint says how to stop it.
+func (e *ServerRunningError) Hint() string {
+	return "stop it first (carbonguard stop), or pass --stop-server to let carbonguard stop it"
+}
+
+// OpenTxError: another update transaction is open, so a new one may not
+// begin. Between hook pre-update and hook post-update the open transaction
+// is what keeps a second update out (a flock cannot span two processes).
+type OpenTxError struct{ Tx *Tx }
+
+func (e *OpenTxError) Error() string {
+	return fmt.Sprintf("update transaction %s is open (state %s, since %s)", e.Tx.ID, e.Tx.State, e.Tx.Created.Format("2006-01-02 15:04:05Z"))
+}
+
+// Hint says how to close it.
+func (e *OpenTxError) Hint() string {
+	return nextStepHint(e.Tx)
+}
+
+// nextStepHint tells the operator how to move an open transaction on.
+func nextStepHint(tx *Tx) string {
+	switch tx.State {
+	case StateConflicts:
+		return "resolve the conflicts (write each FILE.final) and run carbonguard update --continue, or give up with carbonguard rollback"
+	case StateU2Running:
+		if tx.U2 != nil && tx.U2.External {
+			return "finish it with carbonguard hook post-update --exit-code N (N = u2's exit code), or abandon it with carbonguard rollback"
+		}
+		return "carbonguard update or carbonguard rollback restores the pre-update snapshot of the interrupted update"
+	case StateAwaitingBoot, StateBooting:
+		return "start the server (carbonguard start) to judge the first boot and commit or roll back, or roll back now with carbonguard rollback"
+	default:
+		return "carbonguard status shows it; carbonguard update, start or rollback finishes or undoes it"
+	}
+}
+
+// PreflightError: a condition that makes the update unsafe; nothing was
+// changed.
+type PreflightError struct {
+	Problems []string
+}
+
+func (e *PreflightError) Error() string {
+	return "the update is unsafe, nothing was changed: " + strings.Join(e.Problems, "; ")
+}
+
+// U2Error carries the args problem of a u2 command line given by the user.
+type U2ArgsError struct{ Arg, Why string }
+
+func (e *U2ArgsError) Error() string {
+	return fmt.Sprintf("u2 argument %q: %s", e.Arg, e.Why)
+}
+
+// UpdateFailedError: u2 failed (or was interrupted) and the pre-update
+// snapshot was restored, so the pack is as it was before the update.
+type UpdateFailedError struct {
+	TxID     string
+	ExitCode int // u2's exit code; -1 when it did not exit by itself
+	Reason   string
+	Log      string // u2's output, masked
+}
+
+func (e *UpdateFailedError) Error() string {
+	return fmt.Sprintf("update %s failed (%s); the pre-update snapshot was restored, the pack is as it was", e.TxID, e.Reason)
+}
+
+// Hint points at the evidence.
+func (e *UpdateFailedError) Hint() string {
+	if e.Log != "" {
+		return "u2's output is in " + e.Log + "; its own logs are in <home>/updates/logs of the snapshot (carbonguard history --format json names it)"
+	}
+	return "carbonguard history --format json shows the transaction"
+}
+
+// ConflictsError: u2 left conflicts; the transaction stays open.
+type ConflictsError struct {
+	TxID      string
+	Conflicts []Conflict
+}
+
+func (e *ConflictsError) Error() string {
+	var open []string
+	for _, c := range e.Conflicts {
+		if !c.Resolved {
+			open = append(open, c.Path)
+		}
+	}
+	return fmt.Sprintf("update %s stopped on %d conflict(s), %d unresolved: %s", e.TxID, len(e.Conflicts), len(open), strings.Join(open, ", "))
+}
+
+// Hint says how to resolve or give up.
+func (e *ConflictsError) Hint() string {
+	return "for each FILE, merge FILE.original (previous level) and FILE.new (new level) with your FILE into FILE.final, then run carbonguard update --continue; or give up with carbonguard rollback"
+}
+
+// RolledBackError: the first boot after the update failed, the pack was
+// rolled back and the old version is up.
+type RolledBackError struct {
+	TxID      string
+	FailedDir string
+	Summary   string
+}
+
+func (e *RolledBackError) Error() string {
+	return fmt.Sprintf("the first boot after update %s failed (%s); the pre-update pack was restored and is up", e.TxID, e.Summary)
+}
+
+// Hint points at the evidence.
+func (e *RolledBackError) Hint() string {
+	return "the failed boot's logs, verdict and diff are in " + e.FailedDir
+}
+
+// NeedsAttentionError: something a person must look at; the server is
+// stopped (or was never started again).
+type NeedsAttentionError struct {
+	TxID      string
+	Reason    string
+	FailedDir string
+}
+
+func (e *NeedsAttentionError) Error() string {
+	return fmt.Sprintf("update %s needs attention: %s", e.TxID, e.Reason)
+}
+
+// Hint points at the evidence.
+func (e *NeedsAttentionError) Hint() string {
+	h := "the server was left stopped; carbonguard history --format json shows the transaction"
+	if e.FailedDir != "" {
+		h += "; the failed boot's logs, verdict and diff are in " + e.FailedDir
+	}
+	return h
+}
+
+// RecoveredError: an interrupted operation was found and finished or undone;
+// the command that found it did not go on with its own work.
+type RecoveredError struct {
+	TxID string
+	What string
+}
+
+func (e *RecoveredError) Error() string {
+	return fmt.Sprintf("an interrupted operation was found and %s (transaction %s)", e.What, e.TxID)
+}
+
+// Hint says what to do next.
+func (e *RecoveredError) Hint() string {
+	return "run the command again"
+}
+
+// PendingError: hook post-update was given u2's exit code 2 (the tool updated
+// itself and the update still has to be run).
+type PendingError struct{ TxID string }
+
+func (e *PendingError) Error() string {
+	return fmt.Sprintf("u2 exit code 2 means it updated itself and did not update the pack; transaction %s stays open", e.TxID)
+}
+
+// Hint says what to do.
+func (e *PendingError) Hint() string {
+	return "run the same u2 command again, then carbonguard hook post-update --exit-code with its new exit code"
+}

@@ -1,0 +1,290 @@
+package hooks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/carbonguard/carbonguard/archive"
+	"github.com/carbonguard/carbonguard/pack"
+)
+
+// Env is what every guarded operation on one pack needs.
+type Env struct {
+	Home     string // the pack, absolute
+	StateDir string // its state directory (lock, journal, snapshots, failed/)
+	Store    *archive.Store
+	// Server drives the pack's server. Needed to stop it (--stop-server),
+	// to start and judge after an update (--start) and to roll back after a
+	// failed boot; without it the server is only checked to be stopped.
+	Server Server
+	Notify *Notifier
+	Log    zerolog.Logger
+
+	ToolVersion string
+	// Compression and Exclude are used for the pre-update snapshot
+	// ([snapshot] in carbonguard.toml). The failed tree's snapshot is always
+	// taken whole.
+	Compression string
+	Exclude     []string
+	// KeepData makes every restore keep the live repository/database,
+	// solr/data and repository/logs ([update] keep_data): a code-and-config
+	// rollback that loses no data written since the snapshot.
+	KeepData bool
+	// Progress reports snapshot, verify and restore progress (a progress bar
+	// on a terminal); nil = quiet.
+	Progress func(archive.Progress)
+	// Out receives u2's output as it runs (masked); nil = only the journal.
+	Out io.Writer
+	// OpenPack reads the pack; nil = pack.Open.
+	OpenPack func(home string) (*pack.Pack, error)
+}
+
+// keepDataPaths are what KeepData keeps live through a restore.
+var keepDataPaths = []string{"repository/database", "solr/data", "repository/logs"}
+
+func (e *Env) openPack() (*pack.Pack, error) {
+	if e.OpenPack != nil {
+		return e.OpenPack(e.Home)
+	}
+	return pack.Open(e.Home)
+}
+
+func (e *Env) check() error {
+	if e.Home == "" || e.StateDir == "" || e.Store == nil {
+		return errors.New("hooks: Env needs Home, StateDir and Store")
+	}
+	return nil
+}
+
+// serverPID reports whether the pack's server runs: through the Server
+// when there is one, else from the pack's PID file and process table.
+func (e *Env) serverPID(ctx context.Context) (int, bool, error) {
+	if e.Server != nil {
+		return e.Server.Running(ctx)
+	}
+	p, err := e.openPack()
+	if err != nil {
+		return 0, false, err
+	}
+	return p.RunningPID()
+}
+
+// ensureStopped refuses (or, with stop, stops) a running server.
+func (e *Env) ensureStopped(ctx context.Context, op string, stop bool) error {
+	pid, running, err := e.serverPID(ctx)
+	if err != nil {
+		return fmt.Errorf("finding out whether the server runs: %w", err)
+	}
+	if !running {
+		return nil
+	}
+	if !stop {
+		return &ServerRunningError{PID: pid, Op: op}
+	}
+	if e.Server == nil {
+		return &ServerRunningError{PID: pid, Op: op}
+	}
+	e.Log.Info().Int("pid", pid).Str("op", op).Msg("stopping the server")
+	if err := e.Server.Stop(ctx); err != nil {
+		return fmt.Errorf("stopping the server (PID %d): %w", pid, err)
+	}
+	if pid, running, err := e.serverPID(ctx); err == nil && running {
+		return &ServerRunningError{PID: pid, Op: op}
+	}
+	return nil
+}
+
+// snapshot takes a snapshot of root and verifies it.
+func (e *Env) snapshot(ctx context.Context, root, reason string, meta map[string]string, whole bool) (*archive.Manifest, error) {
+	o := archive.CreateOptions{
+		Reason: reason, Meta: meta, Compression: e.Compression,
+		ToolVersion: e.ToolVersion, Progress: e.Progress,
+	}
+	if !whole {
+		o.Exclude = e.Exclude
+	}
+	e.Log.Info().Str("root", root).Str("reason", reason).Msg("taking a snapshot")
+	m, err := e.Store.Create(ctx, root, o)
+	if err != nil {
+		return nil, fmt.Errorf("taking the %s snapshot of %s: %w", reason, root, err)
+	}
+	if _, err := e.Store.Verify(ctx, m.ID, e.Progress); err != nil {
+		return nil, fmt.Errorf("verifying the %s snapshot %s: %w", reason, m.ID, err)
+	}
+	e.Log.Info().Str("snapshot", m.ID).Int("files", m.Files).Int64("bytes", m.Bytes).Msg("snapshot taken and verified")
+	return m, nil
+}
+
+// restore puts snapshot id back in place of the pack. keepDisplaced keeps
+// the tree it replaces as a sibling of the pack and returns its path.
+func (e *Env) restore(ctx context.Context, id string, keepDisplaced bool) (*archive.RestoreReport, error) {
+	o := archive.RestoreOptions{KeepDisplaced: keepDisplaced, Progress: e.Progress}
+	if e.KeepData {
+		o.Keep = keepDataPaths
+	}
+	e.Log.Info().Str("snapshot", id).Str("home", e.Home).Msg("restoring the pre-update snapshot")
+	rep, err := e.Store.Restore(ctx, id, e.Home, o)
+	if err != nil {
+		return nil, fmt.Errorf("restoring snapshot %s into %s: %w", id, e.Home, err)
+	}
+	e.Log.Info().Str("snapshot", id).Dur("took", rep.Took).Str("displaced", rep.Displaced).Msg("snapshot restored")
+	return rep, nil
+}
+
+// packMeta is what the manifest records about the pack.
+func packMeta(p *pack.Pack) map[string]string {
+	m := map[string]string{"product": string(p.Product), "version": p.Version}
+	if p.ProductCode != "" {
+		m["product_code"] = p.ProductCode
+	}
+	if p.UpdateLevelKnown {
+		m["update_level"] = strconv.Itoa(p.UpdateLevel)
+	}
+	return m
+}
+
+func levelOf(p *pack.Pack) *int {
+	if !p.UpdateLevelKnown {
+		return nil
+	}
+	l := p.UpdateLevel
+	return &l
+}
+
+func changesOf(d *archive.DiffReport) *Changes {
+	c := &Changes{}
+	for _, a := range d.Added {
+		c.Added = append(c.Added, a.Path)
+	}
+	for _, r := range d.Removed {
+		c.Removed = append(c.Removed, r.Path)
+	}
+	for _, m := range d.Changed {
+		c.Modified = append(c.Modified, m.Path)
+	}
+	return c
+}
+
+// failedDir is where a transaction's evidence is kept for support.
+func (e *Env) failedDir(txID string) string {
+	return filepath.Join(e.StateDir, "failed", txID)
+}
+
+// copyTree copies the regular files, directories and symlinks under src to
+// dst (created). Used for evidence (logs), never for the pack itself.
+func copyTree(src, dst string) error {
+	return filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(src, path)
+		if err != nil {
+			return err
+		}
+		target := filepath.Join(dst, rel)
+		switch {
+		case d.IsDir():
+			return os.MkdirAll(target, 0o700)
+		case d.Type()&fs.ModeSymlink != 0:
+			link, err := os.Readlink(path)
+			if err != nil {
+				return err
+			}
+			_ = os.Remove(target)
+			return os.Symlink(link, target)
+		case d.Type().IsRegular():
+			return copyFile(path, target)
+		}
+		return nil // sockets, pipes: not evidence
+	})
+}
+
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	if err := out.Sync(); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
+// keepU2Logs copies u2's own logs (<home>/updates/logs) into the failed
+// directory before a restore puts the old ones back: support asks for them.
+func (e *Env) keepU2Logs(tx *Tx) string {
+	src := filepath.Join(e.Home, "updates", "logs")
+	if _, err := os.Stat(src); err != nil {
+		return ""
+	}
+	dst := filepath.Join(e.failedDir(tx.ID), "u2-logs")
+	if err := copyTree(src, dst); err != nil {
+		e.Log.Warn().Err(err).Str("from", src).Msg("keeping u2's logs")
+		return ""
+	}
+	return dst
+}
+
+// displacedOf finds the newest sibling a restore of snapshot id displaced.
+func displacedOf(home, id string) string {
+	matches, _ := filepath.Glob(home + ".displaced-" + id + "-*")
+	sort.Strings(matches)
+	for i := len(matches) - 1; i >= 0; i-- {
+		if st, err := os.Stat(matches[i]); err == nil && st.IsDir() {
+			return matches[i]
+		}
+	}
+	return ""
+}
+
+// sameAsSnapshot reports whether the live pack holds exactly what snapshot
+// id holds (modification times aside), ignoring the paths a restore keeps
+// live with KeepData.
+func (e *Env) sameAsSnapshot(ctx context.Context, id string) (bool, error) {
+	d, err := e.Store.DiffLive(ctx, id, e.Home)
+	if err != nil {
+		return false, err
+	}
+	n := 0
+	for _, list := range [][]archive.Change{d.Added, d.Removed, d.Changed} {
+		for _, c := range list {
+			if e.KeepData && underAny(c.Path, keepDataPaths) {
+				continue
+			}
+			n++
+		}
+	}
+	return n == 0, nil
+}
+
+func underAny(p string, roots []string) bool {
+	for _, r := range roots {
+		if p == r || strings.HasPrefix(p, r+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+func now() time.Time { return time.Now().UTC() }

@@ -1,0 +1,167 @@
+package hooks
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"syscall"
+	"time"
+)
+
+// recoverLocked finishes or undoes a transaction left by a process that
+// died mid-step. The caller holds the lock, so no live process is working on
+// the transaction: whatever non-terminal state it is in, other than those
+// that wait for a person or a boot, was left by a crash. It returns nil, nil
+// when there is nothing to recover.
+//
+//	pending       u2 never ran, the pack is untouched      -> aborted
+//	u2-running    the pack may be half updated             -> restore the snapshot -> restored
+//	restoring     the restore may be half done             -> archive recovery, restore again if needed -> restored
+//	rolling-back  continue the rollback from its last step  -> rolled-back | needs-attention
+//
+// conflicts, updated-awaiting-boot, booting, and u2-running begun by hook
+// pre-update wait for the operator or the next start and are left alone.
+func recoverLocked(ctx context.Context, e *Env, j *Journal, lock *Lock) (*Result, error) {
+	if lock != nil && lock.Previous != nil {
+		e.Log.Warn().Int("pid", lock.Previous.PID).Str("operation", lock.Previous.Operation).
+			Time("since", lock.Previous.Since).Msg("the previous holder of the pack's lock died mid-operation; checking what it left")
+	}
+	tx, err := j.Open()
+	if err != nil || tx == nil {
+		return nil, err
+	}
+	switch tx.State {
+	case StatePending:
+		e.Log.Warn().Str("tx", tx.ID).Msg("found an update interrupted before u2 ran; the pack was not changed")
+		if err := j.Transition(tx, StateAborted, "interrupted before u2 ran (the pack was not changed); closed by the next command"); err != nil {
+			return nil, err
+		}
+		return &Result{Outcome: OutcomeRecovered, Tx: tx, Recovered: tx},
+			&RecoveredError{TxID: tx.ID, What: "closed (the update was interrupted before u2 ran; the pack was not changed)"}
+
+	case StateU2Running:
+		if tx.U2 != nil && tx.U2.External {
+			return nil, nil
+		}
+		e.Log.Warn().Str("tx", tx.ID).Msg("found an update interrupted while u2 ran; the pack may be half updated: restoring the pre-update snapshot")
+		killLeftoverU2(tx)
+		tx.Error = "interrupted while u2 ran"
+		if err := j.Transition(tx, StateRestoring, "interrupted while u2 ran; restoring the pre-update snapshot "+tx.SnapshotID); err != nil {
+			return nil, err
+		}
+		if dst := e.keepU2Logs(tx); dst != "" {
+			tx.FailedDir = e.failedDir(tx.ID)
+		}
+		return finishRestore(ctx, e, j, tx, "undone (u2 was interrupted; the pre-update snapshot was restored)")
+
+	case StateRestoring:
+		e.Log.Warn().Str("tx", tx.ID).Msg("found an interrupted restore; finishing it")
+		return finishRestore(ctx, e, j, tx, "finished (the interrupted restore of the pre-update snapshot was completed)")
+
+	case StateRollingBack:
+		e.Log.Warn().Str("tx", tx.ID).Str("step", string(tx.Step)).Msg("found an interrupted rollback; continuing it")
+		step := tx.Step
+		if step == StepRestoring {
+			done, err := restoreDone(ctx, e, tx)
+			if err != nil {
+				return attention(ctx, e, j, tx, "recovering the interrupted restore: "+err.Error())
+			}
+			if done {
+				tx.Displaced = displacedOf(e.Home, tx.SnapshotID)
+				step = StepStarting
+			}
+		}
+		if e.Server == nil {
+			return nil, &OpenTxError{Tx: tx}
+		}
+		return rollbackFrom(ctx, e, j, tx, step)
+	}
+	return nil, nil
+}
+
+// restoreDone finishes or undoes the archive's interrupted restore, then
+// tells whether the pack now holds the snapshot.
+func restoreDone(ctx context.Context, e *Env, tx *Tx) (bool, error) {
+	rep, err := e.Store.Recover(ctx)
+	if err != nil {
+		return false, err
+	}
+	if rep.Outcome != "" && rep.Outcome != "none" {
+		e.Log.Info().Str("outcome", rep.Outcome).Str("snapshot", rep.ID).Msg("archive recovery")
+	}
+	return e.sameAsSnapshot(ctx, tx.SnapshotID)
+}
+
+// finishRestore makes sure the pack holds the pre-update snapshot and
+// records restored.
+func finishRestore(ctx context.Context, e *Env, j *Journal, tx *Tx, what string) (*Result, error) {
+	ctx = context.WithoutCancel(ctx)
+	done, err := restoreDone(ctx, e, tx)
+	if err != nil {
+		return attention(ctx, e, j, tx, "recovering the interrupted restore: "+err.Error())
+	}
+	if !done {
+		if _, err := e.restore(ctx, tx.SnapshotID, false); err != nil {
+			return attention(ctx, e, j, tx, "restoring the pre-update snapshot: "+err.Error())
+		}
+	}
+	if err := j.Transition(tx, StateRestored, "pre-update snapshot restored by the next command after an interruption; the pack is as it was"); err != nil {
+		return nil, err
+	}
+	return &Result{Outcome: OutcomeRecovered, Tx: tx, Recovered: tx}, &RecoveredError{TxID: tx.ID, What: what}
+}
+
+// killLeftoverU2 kills a u2 that outlived the carbonguard that started it
+// (it should not: it dies with its parent), so that it cannot change the
+// pack under the restore. The PID is trusted only when its command line
+// still names the tool.
+func killLeftoverU2(tx *Tx) {
+	if tx.U2 == nil || len(tx.U2.Attempts) == 0 {
+		return
+	}
+	a := tx.U2.Attempts[len(tx.U2.Attempts)-1]
+	if a.PID <= 0 || a.ExitCode != nil {
+		return
+	}
+	cmdline, err := os.ReadFile("/proc/" + strconv.Itoa(a.PID) + "/cmdline")
+	if err != nil || !bytes.Contains(cmdline, []byte(tx.U2.Path)) {
+		return
+	}
+	_ = syscall.Kill(-a.PID, syscall.SIGKILL)
+	_ = syscall.Kill(a.PID, syscall.SIGKILL)
+	for i := 0; i < 50; i++ {
+		if err := syscall.Kill(a.PID, 0); errors.Is(err, syscall.ESRCH) {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// Recover finishes or undoes an interrupted operation, if any, under the
+// pack's lock; used by commands that have nothing else to do (rollback,
+// status --recover). nil, nil when there was nothing to recover.
+func Recover(ctx context.Context, env Env) (*Result, error) {
+	if err := env.check(); err != nil {
+		return nil, err
+	}
+	lock, err := AcquireLock(env.StateDir, "recover")
+	if err != nil {
+		return nil, err
+	}
+	defer lock.Release()
+	j, err := OpenJournal(env.StateDir)
+	if err != nil {
+		return nil, err
+	}
+	res, err := recoverLocked(ctx, &env, j, lock)
+	if res == nil && err == nil {
+		return nil, nil
+	}
+	if res == nil {
+		return nil, fmt.Errorf("recovering: %w", err)
+	}
+	return res, err
+}

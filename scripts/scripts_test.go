@@ -1,0 +1,210 @@
+// Package scripts_test runs the shell entry points in scripts/ for real, so
+// that go test ./... covers them: install.sh and the drop-in scripts
+// (through test-install.sh), the release build, and the bash completion.
+package scripts_test
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func repoRoot(t testing.TB) string {
+	_, file, _, ok := runtime.Caller(0)
+	require.True(t, ok)
+	return filepath.Dir(filepath.Dir(file))
+}
+
+var (
+	buildOnce sync.Once
+	buildDir  string
+	buildErr  error
+)
+
+// binaries builds carbonguard and mkpack once for the package's tests.
+func binaries(t *testing.T) (carbonguard, mkpack string) {
+	t.Helper()
+	buildOnce.Do(func() {
+		buildDir, buildErr = os.MkdirTemp("", "carbonguard-scripts-test-")
+		if buildErr != nil {
+			return
+		}
+		root := repoRoot(t)
+		for name, pkg := range map[string]string{"carbonguard": ".", "mkpack": "./internal/mkpack"} {
+			cmd := exec.Command("go", "build", "-o", filepath.Join(buildDir, name), pkg)
+			cmd.Dir = root
+			if out, err := cmd.CombinedOutput(); err != nil {
+				buildErr = &buildError{pkg, err, out}
+				return
+			}
+		}
+	})
+	require.NoError(t, buildErr)
+	return filepath.Join(buildDir, "carbonguard"), filepath.Join(buildDir, "mkpack")
+}
+
+type buildError struct {
+	pkg string
+	err error
+	out []byte
+}
+
+func (e *buildError) Error() string {
+	return "go build " + e.pkg + ": " + e.err.Error() + "\n" + string(e.out)
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if buildDir != "" {
+		os.RemoveAll(buildDir)
+	}
+	os.Exit(code)
+}
+
+func bash(t *testing.T, timeout time.Duration, env []string, args ...string) (string, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "bash", args...)
+	cmd.Dir = repoRoot(t)
+	cmd.Env = append(os.Environ(), env...)
+	cmd.WaitDelay = 5 * time.Second
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	return out.String(), err
+}
+
+// TestInstall runs scripts/test-install.sh: install, idempotence, dry runs,
+// uninstall restoring byte for byte, and the drop-ins against a real fake
+// server (see the script's header).
+func TestInstall(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("starts servers and runs updates; skipped with -short")
+	}
+	cg, mk := binaries(t)
+	out, err := bash(t, 5*time.Minute, []string{"CARBONGUARD_BINARY=" + cg, "MKPACK=" + mk, "TMPDIR=" + t.TempDir()},
+		"scripts/test-install.sh")
+	t.Log(out)
+	require.NoError(t, err, "scripts/test-install.sh failed")
+	assert.Contains(t, out, "test-install: all 12 passed")
+}
+
+// TestDemo runs the README's first command, scripts/demo.sh, to its end:
+// check findings, a gated then forced start, an update that breaks the boot,
+// the automatic rollback, and the old level running (then --cleanup).
+func TestDemo(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("builds and runs the whole demo; skipped with -short")
+	}
+	dir := filepath.Join(t.TempDir(), "demo")
+	out, err := bash(t, 5*time.Minute, nil, "scripts/demo.sh", "--dir", dir, "--cleanup")
+	t.Log(out)
+	require.NoError(t, err, "scripts/demo.sh failed")
+	for _, want := range []string{
+		"$ carbonguard check --fail-on high", "finding(s) at or above high",
+		"refusing to start", "boot verdict: UP",
+		"$ carbonguard --log-format console update --stop-server --start",
+		"rolled back: the first boot failed, the pre-update pack is back and up", "[exit 32, as expected]",
+		`"update-level": 12`, "Done: rolled back to update level 12, server up",
+	} {
+		assert.Contains(t, out, want)
+	}
+	assert.NoDirExists(t, dir, "--cleanup removes the sandbox")
+}
+
+// TestCompletionBash loads "carbonguard completion bash" into bash and asks
+// it for candidates the way readline does.
+func TestCompletionBash(t *testing.T) {
+	t.Parallel()
+	cg, _ := binaries(t)
+	script := `
+set -u
+source <(carbonguard completion bash)
+complete -p carbonguard
+t() { COMP_WORDS=("$@"); COMP_CWORD=$(( ${#COMP_WORDS[@]} - 1 )); COMPREPLY=(); _carbonguard_complete; echo "[$*] ${COMPREPLY[*]}"; }
+t carbonguard snap
+t carbonguard --home /opt/wso2am-4.2.0 upd
+t carbonguard update --sto
+t carbonguard snapshot ""
+`
+	out, err := bash(t, time.Minute, []string{"PATH=" + filepath.Dir(cg) + ":" + os.Getenv("PATH")}, "-c", script)
+	require.NoError(t, err, out)
+	assert.Contains(t, out, "complete -o bashdefault -o default -F _carbonguard_complete carbonguard")
+	assert.Contains(t, out, "[carbonguard snap] snapshot\n")
+	assert.Contains(t, out, "[carbonguard --home /opt/wso2am-4.2.0 upd] update\n")
+	assert.Contains(t, out, "[carbonguard update --sto] --stop-server\n")
+	line := lineWith(out, "[carbonguard snapshot ]")
+	for _, sub := range []string{"create", "list", "verify", "restore", "prune"} {
+		assert.Contains(t, strings.Fields(line), sub, "snapshot subcommands: %s", line)
+	}
+}
+
+func lineWith(s, prefix string) string {
+	for _, l := range strings.Split(s, "\n") {
+		if strings.HasPrefix(l, prefix) {
+			return l
+		}
+	}
+	return ""
+}
+
+// TestRelease builds a release binary for this platform and checks that it
+// is static, stripped of paths, stamped, and listed in SHA256SUMS.
+func TestRelease(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("a full static build; skipped with -short")
+	}
+	if runtime.GOOS != "linux" {
+		t.Skip("release.sh builds linux binaries and runs the host one")
+	}
+	out := t.TempDir()
+	platform := runtime.GOOS + "/" + runtime.GOARCH
+	log, err := bash(t, 5*time.Minute, nil, "scripts/release.sh", "--version", "1.2.3-test", "--out", out, "--platforms", platform)
+	require.NoError(t, err, log)
+	bin := filepath.Join(out, "carbonguard-1.2.3-test-"+runtime.GOOS+"-"+runtime.GOARCH)
+	got, err := exec.Command(bin, "version").Output()
+	require.NoError(t, err)
+	assert.Equal(t, "carbonguard 1.2.3-test\n", string(got))
+	sums, err := os.ReadFile(filepath.Join(out, "SHA256SUMS"))
+	require.NoError(t, err)
+	assert.Contains(t, string(sums), "  "+filepath.Base(bin)+"\n")
+	data, err := os.ReadFile(bin)
+	require.NoError(t, err)
+	assert.NotContains(t, string(data), repoRoot(t), "-trimpath: the build machine's paths must not be in the binary")
+
+	_, err = exec.Command("bash", filepath.Join(repoRoot(t), "scripts", "release.sh"), "--version", "bad version").CombinedOutput()
+	var ee *exec.ExitError
+	require.ErrorAs(t, err, &ee)
+	assert.Equal(t, 2, ee.ExitCode())
+}
+
+// TestShellcheck keeps the scripts shellcheck-clean where shellcheck is
+// installed (Debian: apt-get install shellcheck).
+func TestShellcheck(t *testing.T) {
+	t.Parallel()
+	sc, err := exec.LookPath("shellcheck")
+	if err != nil {
+		t.Skip("shellcheck is not installed")
+	}
+	scripts, err := filepath.Glob(filepath.Join(repoRoot(t), "scripts", "*.sh"))
+	require.NoError(t, err)
+	more, _ := filepath.Glob(filepath.Join(repoRoot(t), "scripts", "*", "*.sh"))
+	scripts = append(scripts, more...)
+	require.NotEmpty(t, scripts)
+	out, err := exec.Command(sc, append([]string{"--severity=style"}, scripts...)...).CombinedOutput()
+	assert.NoError(t, err, "shellcheck:\n%s", out)
+}

@@ -23,7 +23,7 @@ const (
 	exitUsage          = 2  // usage or configuration error: bad flags, bad carbonguard.toml, not a pack, invalid pack configuration
 	exitFailure        = 3  // could not run: I/O error, missing tool, internal error
 	exitLocked         = 4  // another guarded operation holds the pack's lock (or a stale lock needs clearing)
-	exitServerState    = 5  // the server is in the wrong state for the operation (running during snapshot or update; not running for stop)
+	exitServerState    = 5  // the server is in the wrong state: running during a snapshot, restore or update; status: not running (stop of a stopped server is 0)
 	exitRoot           = 6  // refused to start the server as root without --allow-root
 	exitInterrupted    = 7  // interrupted by a signal; the next command finishes or undoes the step
 	exitBootFailed     = 10 // start: the boot verdict is failed
@@ -43,7 +43,7 @@ const exitStatusHelp = `EXIT STATUS:
    2   usage or configuration error (bad flags, bad carbonguard.toml, not a pack, invalid pack configuration)
    3   could not run (I/O error, missing tool, internal error)
    4   the pack is locked by another guarded operation, or a stale lock needs clearing
-   5   the server is in the wrong state for the operation (e.g. running during a snapshot)
+   5   the server is in the wrong state (running during a snapshot, restore or update); status: not running
    6   refused to start the server as root (use --allow-root, or run it as a configured user)
    7   interrupted by a signal; the next command finishes or undoes the step
    10  start: boot verdict failed

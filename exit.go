@@ -22,7 +22,7 @@ const (
 	exitFindings       = 1  // check: findings at or above the fail threshold (also a start refused by the gate)
 	exitUsage          = 2  // usage or configuration error: bad flags, bad carbonguard.toml, not a pack, invalid pack configuration
 	exitFailure        = 3  // could not run: I/O error, missing tool, internal error
-	exitLocked         = 4  // another guarded operation holds the pack's lock (or a stale lock needs clearing)
+	exitLocked         = 4  // another running guarded operation holds the pack's lock (a dead holder never blocks: the kernel releases it)
 	exitServerState    = 5  // the server is in the wrong state: running during a snapshot, restore or update; status: not running (stop of a stopped server is 0)
 	exitRoot           = 6  // refused to start the server as root without --allow-root
 	exitInterrupted    = 7  // interrupted by a signal; the next command finishes or undoes the step
@@ -42,7 +42,7 @@ const exitStatusHelp = `EXIT STATUS:
    1   check: findings at or above the fail threshold (start: refused by the check gate)
    2   usage or configuration error (bad flags, bad carbonguard.toml, not a pack, invalid pack configuration)
    3   could not run (I/O error, missing tool, internal error)
-   4   the pack is locked by another guarded operation, or a stale lock needs clearing
+   4   the pack is locked by another running guarded operation (carbonguard status shows which)
    5   the server is in the wrong state (running during a snapshot, restore or update); status: not running
    6   refused to start the server as root (use --allow-root, or run it as a configured user)
    7   interrupted by a signal; the next command finishes or undoes the step

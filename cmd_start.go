@@ -424,9 +424,24 @@ func (e *env) runRun(c *cli.Context) error {
 		return gerr
 	}
 	out := <-done
+	var rolledBack *hooks.RolledBackError
+	if errors.As(gerr, &rolledBack) {
+		// The first boot after an update failed and the pack was rolled
+		// back; the restored server was started in the background. run is
+		// the unit's main process under systemd: it stays in the
+		// foreground over the restored server instead of exiting (which
+		// would make systemd kill it), and stops it on a signal.
+		s.log.Error().Err(gerr).Msg("the update was rolled back; supervising the restored server")
+		res, aerr := srv.Attach(ctx, sigs)
+		if aerr != nil {
+			return errors.Join(gerr, aerr)
+		}
+		return codeError{code: res.ExitStatus}
+	}
 	if gerr != nil {
-		// The update transaction rolled the pack back (and stopped this
-		// run's server to do it): its outcome is the answer.
+		// The update transaction stopped this run's server and could not
+		// bring the old version up (needs attention), or failed: its
+		// outcome is the answer.
 		return gerr
 	}
 	if out.err != nil {

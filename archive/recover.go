@@ -298,12 +298,23 @@ func (s *Store) lockRestore() (func(), error) {
 	if err != nil {
 		return nil, fmt.Errorf("restore lock: %w", err)
 	}
-	if err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB); err != nil {
-		unix.Close(fd)
-		if errors.Is(err, unix.EWOULDBLOCK) {
+	// A child forked elsewhere in this process holds a copy of the lock's
+	// descriptor between fork and exec (O_CLOEXEC closes it only at exec), so
+	// a busy lock is retried briefly before it counts as another restore.
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB)
+		if err == nil {
+			return func() { unix.Close(fd) }, nil
+		}
+		if !errors.Is(err, unix.EWOULDBLOCK) {
+			unix.Close(fd)
+			return nil, fmt.Errorf("restore lock: %w", err)
+		}
+		if time.Now().After(deadline) {
+			unix.Close(fd)
 			return nil, ErrBusy
 		}
-		return nil, fmt.Errorf("restore lock: %w", err)
+		time.Sleep(20 * time.Millisecond)
 	}
-	return func() { unix.Close(fd) }, nil
 }

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/carbonguard/carbonguard/internal/durable"
 )
 
 // StartGuard is what a wrapped start holds from before it starts the server
@@ -282,7 +284,7 @@ func keepVerdict(tx *Tx) error {
 	if tx.Boot == nil {
 		return nil
 	}
-	return writeFileAtomic(filepath.Join(tx.FailedDir, "verdict.json"), append(verdictJSON(tx.Boot), '\n'), 0o600)
+	return durable.WriteFile(filepath.Join(tx.FailedDir, "verdict.json"), append(verdictJSON(tx.Boot), '\n'), 0o600)
 }
 
 // keepLogs copies the failed tree's repository/logs into the failed
@@ -321,7 +323,7 @@ func keepTreeEvidence(ctx context.Context, e *Env, j *Journal, tx *Tx) {
 	}
 	if d, err := e.Store.DiffLive(ctx, tx.SnapshotID, tx.Displaced); err == nil {
 		data, _ := json.MarshalIndent(d, "", "  ")
-		if err := writeFileAtomic(filepath.Join(tx.FailedDir, "diff.json"), append(data, '\n'), 0o600); err != nil {
+		if err := durable.WriteFile(filepath.Join(tx.FailedDir, "diff.json"), append(data, '\n'), 0o600); err != nil {
 			e.Log.Warn().Err(err).Msg("writing the failed tree's diff")
 		}
 	} else {

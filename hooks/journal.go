@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/carbonguard/carbonguard/internal/durable"
 )
 
 // State is where an update transaction stands. Every state is written to
@@ -196,7 +198,7 @@ type Journal struct {
 // OpenJournal opens (creating if needed) the journal of a state directory.
 func OpenJournal(stateDir string) (*Journal, error) {
 	dir := filepath.Join(stateDir, "journal")
-	if err := mkdirDurable(dir, 0o700); err != nil {
+	if err := durable.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("creating journal %s: %w", dir, err)
 	}
 	return &Journal{dir: dir, now: func() time.Time { return time.Now().UTC() }}, nil
@@ -223,7 +225,7 @@ func (j *Journal) Begin(kind, home, message string) (*Tx, error) {
 		}
 		id = fmt.Sprintf("%s-%d", base, i)
 	}
-	if err := syncDir(j.dir); err != nil {
+	if err := durable.SyncDir(j.dir); err != nil {
 		return nil, err
 	}
 	tx := &Tx{SchemaVersion: txSchemaVersion, ID: id, Kind: kind, State: StatePending, Home: home, Created: now}
@@ -273,7 +275,7 @@ func (j *Journal) write(tx *Tx) error {
 		return fmt.Errorf("encoding transaction %s: %w", tx.ID, err)
 	}
 	path := filepath.Join(j.dir, tx.ID, "tx.json")
-	if err := writeFileAtomic(path, append(data, '\n'), 0o600); err != nil {
+	if err := durable.WriteFile(path, append(data, '\n'), 0o600); err != nil {
 		return fmt.Errorf("journal: %w", err)
 	}
 	return nil

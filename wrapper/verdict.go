@@ -10,6 +10,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/carbonguard/carbonguard/internal/durable"
 )
 
 // State is the boot verdict.
@@ -246,10 +248,13 @@ func SaveVerdict(stateDir string, v *Verdict) error {
 	dir := filepath.Join(stateDir, verdictDir)
 	hdir := filepath.Join(dir, verdictHistory)
 	name := v.Timings.Decided.UTC().Format("20060102T150405.000000000Z") + "-" + string(v.State) + ".json"
-	if err := writeFileAtomic(filepath.Join(hdir, name), b, 0o640); err != nil {
+	if err := durable.MkdirAll(hdir, 0o750); err != nil {
 		return err
 	}
-	if err := writeFileAtomic(filepath.Join(dir, verdictLast), b, 0o640); err != nil {
+	if err := durable.WriteFile(filepath.Join(hdir, name), b, 0o640); err != nil {
+		return err
+	}
+	if err := durable.WriteFile(filepath.Join(dir, verdictLast), b, 0o640); err != nil {
 		return err
 	}
 	return pruneHistory(hdir, historyKeep)

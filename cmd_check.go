@@ -17,6 +17,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/carbonguard/carbonguard/archive"
+	"github.com/carbonguard/carbonguard/internal/durable"
 	"github.com/carbonguard/carbonguard/pack"
 	"github.com/carbonguard/carbonguard/validate"
 	"github.com/carbonguard/carbonguard/wrapper"
@@ -161,7 +162,7 @@ func runCheck(c *cli.Context, e *env) error {
 		return fmt.Errorf("rendering the report: %w", err)
 	}
 	if path := c.String("output"); path != "" {
-		if err := writeFileAtomic(path, out.Bytes(), 0o644); err != nil {
+		if err := durable.WriteFile(path, out.Bytes(), 0o644); err != nil {
 			return fmt.Errorf("writing the report to %s: %w", path, err)
 		}
 		fmt.Fprintln(e.stderr, report.Summary())
@@ -338,40 +339,4 @@ func readHostFacts(path string) (validate.StaticProbe, error) {
 		return validate.StaticProbe{}, usagef("--host-facts %s: %v", path, err)
 	}
 	return validate.StaticProbe{Host: h}, nil
-}
-
-// writeFileAtomic writes data to path through a temporary file in the same
-// directory: fsync, rename, fsync the directory.
-func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp)
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Chmod(mode); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }

@@ -33,16 +33,12 @@ func PreUpdate(ctx context.Context, o HookOptions) (*Result, error) {
 	if err := o.check(); err != nil {
 		return nil, err
 	}
-	lock, err := AcquireLock(o.StateDir, "hook pre-update")
-	if err != nil {
+	lock, j, rec, err := lockAndRecover(ctx, &o.Env, "hook pre-update")
+	if lock == nil {
 		return nil, err
 	}
 	defer lock.Release()
-	j, err := OpenJournal(o.StateDir)
-	if err != nil {
-		return nil, err
-	}
-	if rec, err := recoverLocked(ctx, &o.Env, j, lock); err != nil || rec != nil {
+	if err != nil || rec != nil {
 		return rec, err
 	}
 	if open, err := j.Open(); err != nil {
@@ -92,16 +88,12 @@ func PostUpdate(ctx context.Context, o HookOptions, exitCode int) (*Result, erro
 	if err := o.check(); err != nil {
 		return nil, err
 	}
-	lock, err := AcquireLock(o.StateDir, "hook post-update")
-	if err != nil {
+	lock, j, rec, err := lockAndRecover(ctx, &o.Env, "hook post-update")
+	if lock == nil {
 		return nil, err
 	}
 	defer lock.Release()
-	j, err := OpenJournal(o.StateDir)
-	if err != nil {
-		return nil, err
-	}
-	if rec, err := recoverLocked(ctx, &o.Env, j, lock); err != nil || rec != nil {
+	if err != nil || rec != nil {
 		return rec, err
 	}
 	tx, err := j.Open()

@@ -147,16 +147,11 @@ func Recover(ctx context.Context, env Env) (*Result, error) {
 	if err := env.check(); err != nil {
 		return nil, err
 	}
-	lock, err := AcquireLock(env.StateDir, "recover")
-	if err != nil {
+	lock, _, res, err := lockAndRecover(ctx, &env, "recover")
+	if lock == nil {
 		return nil, err
 	}
 	defer lock.Release()
-	j, err := OpenJournal(env.StateDir)
-	if err != nil {
-		return nil, err
-	}
-	res, err := recoverLocked(ctx, &env, j, lock)
 	if res == nil && err == nil {
 		return nil, nil
 	}
@@ -164,4 +159,23 @@ func Recover(ctx context.Context, env Env) (*Result, error) {
 		return nil, fmt.Errorf("recovering: %w", err)
 	}
 	return res, err
+}
+
+// lockAndRecover begins every guarded operation: it takes the pack's lock
+// for op, opens the journal and finishes or undoes whatever an interrupted
+// operation left. When it recovered something, rec says what (with a
+// *RecoveredError) and the caller decides whether to go on. The caller
+// releases the lock.
+func lockAndRecover(ctx context.Context, e *Env, op string) (lock *Lock, j *Journal, rec *Result, err error) {
+	lock, err = AcquireLock(e.StateDir, op)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	j, err = OpenJournal(e.StateDir)
+	if err != nil {
+		lock.Release()
+		return nil, nil, nil, err
+	}
+	rec, err = recoverLocked(ctx, e, j, lock)
+	return lock, j, rec, err
 }

@@ -30,16 +30,12 @@ func Rollback(ctx context.Context, o RollbackOptions) (*Result, error) {
 	if err := o.check(); err != nil {
 		return nil, err
 	}
-	lock, err := AcquireLock(o.StateDir, "rollback")
-	if err != nil {
+	lock, j, rec, err := lockAndRecover(ctx, &o.Env, "rollback")
+	if lock == nil {
 		return nil, err
 	}
 	defer lock.Release()
-	j, err := OpenJournal(o.StateDir)
-	if err != nil {
-		return nil, err
-	}
-	if rec, err := recoverLocked(ctx, &o.Env, j, lock); rec != nil || err != nil {
+	if rec != nil || err != nil {
 		var re *RecoveredError
 		if rec != nil && errors.As(err, &re) && rec.Tx.State == StateRestored && (o.Target == "" || o.Target == rec.Tx.ID) {
 			// Recovering an interrupted update restored its snapshot: that

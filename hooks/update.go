@@ -89,16 +89,12 @@ func Update(ctx context.Context, o UpdateOptions) (*Result, error) {
 	if o.Start && o.Server == nil {
 		return nil, errors.New("hooks: --start needs a Server")
 	}
-	lock, err := AcquireLock(o.StateDir, "update")
-	if err != nil {
+	lock, j, rec, err := lockAndRecover(ctx, &o.Env, "update")
+	if lock == nil {
 		return nil, err
 	}
 	defer lock.Release()
-	j, err := OpenJournal(o.StateDir)
-	if err != nil {
-		return nil, err
-	}
-	if rec, err := recoverLocked(ctx, &o.Env, j, lock); err != nil || rec != nil {
+	if err != nil || rec != nil {
 		return rec, err
 	}
 	open, err := j.Open()

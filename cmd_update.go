@@ -167,6 +167,7 @@ gives every transaction in full (u2 attempts, files changed, conflicts, boot ver
 ` + exitStatusHelp,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "format", Value: "text", Usage: "text or json"},
+			&cli.BoolFlag{Name: "last", Usage: "only the newest transaction (scripts: history --last | awk 'NR==2 {print $3}' is its state)"},
 		},
 		Action: func(c *cli.Context) error { return e.runHistory(c) },
 	}
@@ -665,6 +666,9 @@ func (e *env) runHistory(c *cli.Context) error {
 	txs, err := hooks.History(state)
 	if err != nil {
 		return err
+	}
+	if c.Bool("last") && len(txs) > 1 {
+		txs = txs[len(txs)-1:]
 	}
 	if format == "json" {
 		if txs == nil {

@@ -131,9 +131,8 @@ if use_systemd; then
   systemctl start -- "$CARBONGUARD_UNIT" || src=$?
   # The unit's exit status is systemd's; the update's outcome is in the
   # journal: the newest transaction's state.
-  state=$("${as_user[@]}" "$CARBONGUARD_BIN" "${global[@]}" history --format json |
-    sed -n 's/^      "state": "\([a-z-]*\)",\{0,1\}$/\1/p' | tail -n 1)
-  "${as_user[@]}" "$CARBONGUARD_BIN" "${global[@]}" status || true
+  state=$("${as_user[@]}" "$CARBONGUARD_BIN" "${global[@]}" history --last | awk 'NR==2 {print $3}')
+  "${as_user[@]}" "$CARBONGUARD_BIN" "${global[@]}" status >&2 || true
   case $state in
     committed) exit 0 ;;
     rolled-back) say "the first boot after the update failed; the pack was rolled back and the old version runs"; exit 32 ;;

@@ -79,8 +79,11 @@ trap finish EXIT
 
 section "1. Build carbonguard and the fakes"
 mkdir -p "$dir/bin"
-run 0 go -C "$repo" build -o "$dir/bin/carbonguard" .
-run 0 go -C "$repo" build -o "$dir/bin/mkpack" ./internal/mkpack
+note "(a first build on a cold Go cache takes minutes on a small machine; later runs take seconds)"
+run 0 go -C "$repo" build -o "$dir/bin/" . ./internal/mkpack
+for b in carbonguard mkpack; do
+  [ -x "$dir/bin/$b" ] || die "go build did not produce $dir/bin/$b"
+done
 
 section "2. A sandbox API Manager 4.2 pack"
 # mkpack copies testdata/packs/apim-4.2, installs the fake JDK (bin/java is

@@ -58,6 +58,9 @@ pack options (with --home):
   --no-systemd         no unit; the drop-in scripts call carbonguard directly
   --boot-timeout DUR   the boot timeout the unit's TimeoutStartSec is computed from (default:
                        [start] timeout of the pack's carbonguard.toml, else 10m)
+  --print-unit         print the unit for these settings and change nothing (for units kept in
+                       your own configuration management; scripts/systemd/carbonguard.service
+                       is this output for /opt/wso2am-4.2.0 run by wso2carbon)
 
 The unit is installed, not enabled: systemctl enable --now <unit>. When systemd runs (PID 1),
 install and uninstall run systemctl daemon-reload after changing a unit.
@@ -83,6 +86,7 @@ boot_timeout=""
 dry_run=no
 uninstall=no
 force=no
+print_unit=no
 
 need() { [ "$2" -ge 2 ] || die "$1 needs a value"; }
 while [ $# -gt 0 ]; do
@@ -100,6 +104,7 @@ while [ $# -gt 0 ]; do
     --binary=*|--prefix=*|--record-dir=*|--home=*|--user=*|--state=*|--java-home=*|--unit=*|--systemd-dir=*|--boot-timeout=*)
       set -- "${1%%=*}" "${1#*=}" "${@:2}" ;;
     --no-systemd) systemd=no; shift ;;
+    --print-unit) print_unit=yes; shift ;;
     --dry-run) dry_run=yes; shift ;;
     --uninstall) uninstall=yes; shift ;;
     --force) force=yes; shift ;;
@@ -321,6 +326,14 @@ own_like_dir() {
   chown --reference="$(dirname -- "$1")" -- "$1"
 }
 
+# writable FLAG PATH: PATH, or the nearest directory above it that exists,
+# must be writable, so that a run as the wrong user stops before changing anything.
+writable() {
+  local d=$2
+  while [ ! -e "$d" ]; do d=$(dirname -- "$d"); done
+  [ -w "$d" ] || die "$1 $2: $d is not writable by $(id -un); run install.sh as root (sudo), or choose another $1"
+}
+
 find_binary() {
   if [ -n "$binary" ]; then
     printf '%s\n' "$binary"
@@ -454,7 +467,6 @@ render_unit() {
 
 [Unit]
 Description=WSO2 server at $home (carbonguard)
-Documentation=man:carbonguard(1) https://github.com/carbonguard/carbonguard
 After=network-online.target
 Wants=network-online.target
 StartLimitIntervalSec=1h
@@ -533,6 +545,31 @@ do_install() {
     [[ $unit =~ ^[A-Za-z0-9:_.@-]+\.service$ ]] || die "--unit \"$unit\": use a name like carbonguard-wso2am.service"
   fi
 
+  local cfg=$home/carbonguard.toml timeout_s stability_s stop_s start_s unit_if_any=""
+  if [ -n "$home" ]; then
+    timeout_s=$(duration_from "--boot-timeout" "${boot_timeout:-$(start_key "$cfg" timeout)}" 600)
+    stability_s=$(duration_from "[start] stability" "$(start_key "$cfg" stability)" 10)
+    stop_s=$(duration_from "[start] stop_timeout" "$(start_key "$cfg" stop_timeout)" 120)
+    start_s=$((2 * (timeout_s + stability_s) + stop_s + 300))
+    if [ "$systemd" = yes ]; then
+      unit_if_any=$unit
+    fi
+  fi
+  if [ "$print_unit" = yes ]; then
+    [ -n "$home" ] || die "--print-unit needs --home"
+    render_unit
+    return
+  fi
+  if [ "$dry_run" = no ]; then
+    writable --prefix "$prefix"
+    writable --record-dir "$record_dir"
+    if [ -n "$home" ]; then
+      writable --home "$home/bin"
+      writable --state "$state"
+      [ "$systemd" = no ] || writable --systemd-dir "$systemd_dir"
+    fi
+  fi
+
   lock_records
 
   # 1. The binary and the completion, recorded per prefix.
@@ -560,14 +597,6 @@ do_install() {
     meta[unit]=$systemd_dir/$unit
   fi
 
-  local cfg=$home/carbonguard.toml timeout_s stability_s stop_s start_s unit_if_any=""
-  timeout_s=$(duration_from "--boot-timeout" "${boot_timeout:-$(start_key "$cfg" timeout)}" 600)
-  stability_s=$(duration_from "[start] stability" "$(start_key "$cfg" stability)" 10)
-  stop_s=$(duration_from "[start] stop_timeout" "$(start_key "$cfg" stop_timeout)" 120)
-  start_s=$((2 * (timeout_s + stability_s) + stop_s + 300))
-  if [ "$systemd" = yes ]; then
-    unit_if_any=$unit
-  fi
 
   render_script "$script_dir/carbonguard-server.sh" "$tmpd/server.sh"
   render_script "$script_dir/carbonguard-update.sh" "$tmpd/update.sh"

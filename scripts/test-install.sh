@@ -88,6 +88,21 @@ unit=$R/etc/systemd/system/carbonguard-apim-4.2.service
 
 # ------------------------------------------------- A. install and uninstall
 
+# scripts/systemd/carbonguard.service is install.sh --print-unit for a pack at
+# /opt/wso2am-4.2.0 run by wso2carbon; UPDATE_EXAMPLE=1 rewrites it.
+example_hash=$(printf '%s' /opt/wso2am-4.2.0 | sha256sum | cut -c1-12)
+"${install[@]}" --unit carbonguard-wso2am-4.2.0.service --print-unit |
+  sed -e "s|$H|/opt/wso2am-4.2.0|g" -e "s|$S|/var/lib/carbonguard/wso2am-4.2.0-$example_hash|g" \
+    -e "s|$PACK_JAVA_HOME|/usr/lib/jvm/temurin-17-jdk|g" -e "s|$R/usr/|/usr/local/|g" \
+    -e "s|^User=$U\$|User=wso2carbon|" -e "s|^Group=.*|Group=wso2carbon|" > "$T/example.service"
+if [ "${UPDATE_EXAMPLE:-}" = 1 ]; then
+  mkdir -p "$repo/scripts/systemd"
+  cp "$T/example.service" "$repo/scripts/systemd/carbonguard.service"
+fi
+diff -u "$repo/scripts/systemd/carbonguard.service" "$T/example.service" ||
+  fail "scripts/systemd/carbonguard.service is not what install.sh writes; UPDATE_EXAMPLE=1 scripts/test-install.sh rewrites it"
+ok "install.sh --print-unit matches the example unit scripts/systemd/carbonguard.service"
+
 manifest "$R" > "$T/before"
 
 expect 0 "${install[@]}"

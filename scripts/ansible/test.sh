@@ -8,7 +8,12 @@
 #   (b) level 14, whose boot breaks on node2 (node2's update server ships a
 #       jar that fails the configuration at start-up): node1 committed at 14,
 #       node2 rolled back to 13 and running, node3 untouched (same server
-#       process, still 13, no new transaction), and the playbook failed.
+#       process, still 13, no new transaction), and the playbook failed;
+#   (c) after fixing node2's update: scripts/install.sh puts the drop-ins on
+#       all three (one shared binary), and level 15 goes through
+#       bin/carbonguard-update.sh (carbonguard_update_via=dropin, the path for
+#       systemd units): all committed at 15; then each install is undone, the
+#       shared binary only with the last.
 #
 # Run by .ci/run when present. Needs Go and ansible-playbook (Debian:
 # apt-get install ansible). KEEP=1 keeps the temporary directory.
@@ -44,23 +49,24 @@ command -v go >/dev/null || fail "go not found"
 
 say "building carbonguard and mkpack"
 mkdir -p "$T/bin"
-go -C "$repo" build -o "$T/bin/carbonguard" .
-go -C "$repo" build -o "$T/bin/mkpack" ./internal/mkpack
+go -C "$repo" build -o "$T/bin/" . ./internal/mkpack
 CG=$T/bin/carbonguard
 
 # Update servers: node1 and node3 get a clean level 14; node2's level 14
 # carries a jar whose marker fails the boot (testdata/u2/broken-boot).
 mkdir -p "$T/u2"
 cp -r "$repo/testdata/u2/clean" "$T/u2/good"
-mkdir -p "$T/u2/good/wso2am-4.2.0/14"
-cat > "$T/u2/good/wso2am-4.2.0/14/update.toml" <<'EOF'
-description = "Security fixes for the gateway"
+for l in 14 15; do
+  mkdir -p "$T/u2/good/wso2am-4.2.0/$l"
+  cat > "$T/u2/good/wso2am-4.2.0/$l/update.toml" <<EOF
+description = "Security fixes for the gateway ($l)"
 
 [[jar]]
-path = "repository/components/dropins/org.wso2.carbon.apimgt.fix_9.28.116.14.jar"
+path = "repository/components/dropins/org.wso2.carbon.apimgt.fix_9.28.116.$l.jar"
 [jar.entries]
-"META-INF/MANIFEST.MF" = "Manifest-Version: 1.0\nBundle-SymbolicName: org.wso2.carbon.apimgt.fix\nBundle-Version: 9.28.116.14\n"
+"META-INF/MANIFEST.MF" = "Manifest-Version: 1.0\\nBundle-SymbolicName: org.wso2.carbon.apimgt.fix\\nBundle-Version: 9.28.116.$l\\n"
 EOF
+done
 
 say "laying out three packs (one mkpack run: port ranges that do not overlap)"
 "$T/bin/mkpack" -fixture apim-4.2 -u2 clean "$T/node1" "$T/node2" "$T/node3" > /dev/null
@@ -127,11 +133,13 @@ EOF
 
 export ANSIBLE_LOCAL_TEMP=$T/ansible-tmp ANSIBLE_REMOTE_TEMP=$T/ansible-tmp ANSIBLE_NOCOLOR=1
 export ANSIBLE_LOCALHOST_WARNING=false ANSIBLE_RETRY_FILES_ENABLED=false ANSIBLE_DEPRECATION_WARNINGS=false
-playbook() { # playbook NAME U2ARGS_JSON: run rollout.yml, output in $T/NAME.log, exit status in $rc
+playbook() { # playbook NAME U2ARGS_JSON [ARGS...]: run rollout.yml, output in $T/NAME.log, exit status in $rc
+  local name=$1 u2args=$2
+  shift 2
   rc=0
   ansible-playbook -i "$T/inventory.yml" "$here/rollout.yml" \
-    -e carbonguard_bin="$CG" -e "{\"carbonguard_u2_args\": $2}" > "$T/$1.log" 2>&1 || rc=$?
-  grep -E '^(PLAY|TASK|fatal|ok|changed|failed|skipping)|"msg"|PLAY RECAP|node[123] +:' "$T/$1.log" | sed 's/^/    | /'
+    -e carbonguard_bin="$CG" -e "{\"carbonguard_u2_args\": $u2args}" "$@" > "$T/$name.log" 2>&1 || rc=$?
+  grep -E '^(PLAY|TASK|fatal|ok|changed|failed|skipping)|"msg"|PLAY RECAP|node[123] +:' "$T/$name.log" | sed 's/^/    | /'
 }
 
 # ---------------------------------------------------------- (a) clean rollout
@@ -180,6 +188,37 @@ failed_dir=$(find "$T/node2/state/failed" -mindepth 1 -maxdepth 1 -type d | head
 running node3 || fail "(b) node3 is not running"
 [ "$(pid node3)" = "${pid_before[node3]}" ] || fail "(b) node3's server was restarted (pid ${pid_before[node3]} -> $(pid node3))"
 [ "$(txs node3 | wc -l)" = "${txcount_before[node3]}" ] || fail "(b) node3 has a new transaction"
+read -r _ _ b1_cr b1_up < <(txs node1 | tail -n 1)
+read -r _ _ b2_cr b2_up < <(txs node2 | tail -n 1)
+
+# ------------------ (c) the drop-ins from install.sh, as for systemd units
+
+say "(c) install.sh on the three nodes (one shared binary), then level 15 through bin/carbonguard-update.sh"
+for n in "${nodes[@]}"; do
+  "$repo/scripts/install.sh" --binary "$CG" --prefix "$T/usr" --record-dir "$T/etc/carbonguard" --no-systemd \
+    --home "${home[$n]}" --user "$(id -un)" --state "$T/$n/state" > "$T/$n/install.out" 2>&1 ||
+    { cat "$T/$n/install.out" >&2; fail "(c) install.sh on $n failed"; }
+done
+inventory "$T/u2/good" "$T/u2/good" "$T/u2/good" > "$T/inventory.yml"
+playbook c '["--level", "15"]' -e carbonguard_update_via=dropin -v
+[ "$rc" -eq 0 ] || { cat "$T/c.log" >&2; fail "(c) the playbook failed (exit $rc)"; }
+grep -q "bin/carbonguard-update.sh" "$T/c.log" || fail "(c) the drop-in was not used"
+for n in "${nodes[@]}"; do
+  [ "$(level "$n")" = 15 ] || fail "(c) $n is at level $(level "$n"), want 15"
+  running "$n" || fail "(c) $n is not running"
+  [ "$(txs "$n" | tail -n 1 | cut -d' ' -f2)" = committed ] || fail "(c) $n's update is not committed"
+done
+for n in "${nodes[@]}"; do
+  "$repo/scripts/install.sh" --prefix "$T/usr" --record-dir "$T/etc/carbonguard" --home "${home[$n]}" --uninstall \
+    > "$T/$n/uninstall.out" 2>&1 || { cat "$T/$n/uninstall.out" >&2; fail "(c) uninstall on $n failed"; }
+  [ ! -e "${home[$n]}/bin/carbonguard-update.sh" ] || fail "(c) uninstall left $n's drop-in"
+  if [ "$n" != node3 ]; then
+    grep -q "kept the binary in $T/usr: still used" "$T/$n/uninstall.out" || fail "(c) uninstalling $n did not keep the shared binary"
+    [ -x "$T/usr/bin/carbonguard" ] || fail "(c) the shared binary went with $n"
+  fi
+done
+[ ! -e "$T/usr/bin/carbonguard" ] || fail "(c) the binary outlived the last install"
+[ ! -e "$T/etc/carbonguard" ] || fail "(c) the record directory outlived the last install"
 
 # --------------------------------------------------------------------- summary
 
@@ -190,11 +229,13 @@ for r in "${a_result[@]}"; do
   read -r n st lv cr up _ <<< "$r"
   printf '  %-22s %-6s %-12s %-7s %-8s %s -> %s\n' "(a) clean, level 13" "$n" "$st" "$lv" yes "${cr:11:12}" "${up:11:12}"
 done
-read -r _ _ cr up < <(txs node1 | tail -n 1)
-printf '  %-22s %-6s %-12s %-7s %-8s %s -> %s\n' "(b) level 14" node1 committed "13->14" yes "${cr:11:12}" "${up:11:12}"
-read -r _ _ cr up < <(txs node2 | tail -n 1)
-printf '  %-22s %-6s %-12s %-7s %-8s %s -> %s  (first boot failed; old version restored and up)\n' "" node2 rolled-back "13" yes "${cr:11:12}" "${up:11:12}"
+printf '  %-22s %-6s %-12s %-7s %-8s %s -> %s\n' "(b) level 14" node1 committed "13->14" yes "${b1_cr:11:12}" "${b1_up:11:12}"
+printf '  %-22s %-6s %-12s %-7s %-8s %s -> %s  (first boot failed; old version restored and up)\n' "" node2 rolled-back "13" yes "${b2_cr:11:12}" "${b2_up:11:12}"
 printf '  %-22s %-6s %-12s %-7s %-8s %s\n' "" node3 untouched 13 yes "same server process (pid ${pid_before[node3]}), no transaction"
-printf '  playbook (b): exit %d, "%s"\n' "$rc" "$(grep -o 'rollout halted at node2[^;]*' "$T/b.log" | head -n 1)"
+for n in "${nodes[@]}"; do
+  read -r _ st cr up < <(txs "$n" | tail -n 1)
+  printf '  %-22s %-6s %-12s %-7s %-8s %s -> %s\n' "(c) level 15, drop-in" "$n" "$st" "->15" yes "${cr:11:12}" "${up:11:12}"
+done
+printf '  playbook (b) failed: "%s"\n' "$(grep -o 'rollout halted at node2[^;]*' "$T/b.log" | head -n 1)"
 echo
 say "passed in $((SECONDS - t0))s"

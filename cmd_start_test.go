@@ -35,7 +35,7 @@ func startScriptCmds(root string) map[string]func(ts *testscript.TestScript, neg
 			}
 			bins := testpack.Fakes(scriptTB{ts: ts})
 			home := ts.MkAbs(args[1])
-			ts.Check(copyTree(filepath.Join(root, "testdata", "packs", args[0]), home))
+			ts.Check(testpack.CopyTree(filepath.Join(root, "testdata", "packs", args[0]), home))
 			scripts, _ := filepath.Glob(filepath.Join(home, "bin", "*.sh"))
 			for _, s := range scripts {
 				ts.Check(os.Chmod(s, 0o755))

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/carbonguard/carbonguard/internal/testpack"
 	"github.com/carbonguard/carbonguard/pack"
 )
 
@@ -63,44 +63,13 @@ func scriptCmds(root string) map[string]func(ts *testscript.TestScript, neg bool
 			if neg || len(args) != 2 {
 				ts.Fatalf("usage: cppack NAME DEST")
 			}
-			ts.Check(copyTree(filepath.Join(root, "testdata", "packs", args[0]), ts.MkAbs(args[1])))
+			ts.Check(testpack.CopyTree(filepath.Join(root, "testdata", "packs", args[0]), ts.MkAbs(args[1])))
 		},
 	}
 	for k, v := range extraScriptCmds(root) {
 		cmds[k] = v
 	}
 	return cmds
-}
-
-// copyTree copies a directory tree, keeping modes and symlinks.
-func copyTree(src, dst string) error {
-	return filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, path)
-		target := filepath.Join(dst, rel)
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		switch {
-		case d.IsDir():
-			return os.MkdirAll(target, info.Mode().Perm()|0o700)
-		case d.Type()&fs.ModeSymlink != 0:
-			link, err := os.Readlink(path)
-			if err != nil {
-				return err
-			}
-			return os.Symlink(link, target)
-		default:
-			data, err := os.ReadFile(path)
-			if err != nil {
-				return err
-			}
-			return os.WriteFile(target, data, info.Mode().Perm())
-		}
-	})
 }
 
 func TestExitCodeClassification(t *testing.T) {

@@ -97,7 +97,7 @@ func New(t testing.TB, name string, opts ...Option) *Pack {
 		UserHome: filepath.Join(tmp, "home"),
 	}
 	t.Cleanup(p.Cleanup)
-	must(t, copyTree(src, p.Home))
+	must(t, CopyTree(src, p.Home))
 	must(t, os.MkdirAll(p.UserHome, 0o755))
 
 	// Fake JDK.
@@ -429,7 +429,9 @@ func stockOffset(t testing.TB, home string, mi bool) int {
 	return 0
 }
 
-func copyTree(src, dst string) error {
+// CopyTree copies a fixture tree: directories, files with their modes, and
+// symlinks as links.
+func CopyTree(src, dst string) error {
 	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err

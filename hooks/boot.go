@@ -76,6 +76,18 @@ func BeginStart(ctx context.Context, env Env) (*StartGuard, error) {
 			msg := "first boot after the update: starting the server"
 			if open.State == StateBooting {
 				msg = "first boot after the update: starting again (the previous start was interrupted)"
+				// The interrupted start may have left the updated server
+				// running, unjudged: stop it so that this start judges a
+				// boot from the beginning instead of refusing as "already
+				// running".
+				if env.Server != nil {
+					if pid, running, err := env.Server.Running(ctx); err == nil && running {
+						env.Log.Warn().Str("tx", open.ID).Int("pid", pid).Msg("the interrupted first boot left the server running unjudged; stopping it to judge the boot again")
+						if err := env.Server.Stop(ctx); err != nil {
+							return nil, fmt.Errorf("stopping the unjudged server of update %s: %w", open.ID, err)
+						}
+					}
+				}
 			}
 			if err := g.j.Transition(open, StateBooting, msg); err != nil {
 				return nil, err

@@ -216,3 +216,31 @@ func alive(pid int) bool {
 	i := strings.LastIndexByte(s, ')')
 	return i < 0 || len(s) < i+3 || s[i+2] != 'Z'
 }
+
+// A start killed after the updated server came up but before its verdict was
+// recorded leaves the transaction booting and the server running, unjudged.
+// The next start stops that server and judges a boot from the beginning
+// instead of refusing as "already running".
+func TestInterruptedFirstBootWithServerLeftRunningIsJudgedAgain(t *testing.T) {
+	t.Parallel()
+	home := fixturePack(t)
+	installU2(t, home, "clean")
+	env := testEnv(t, home)
+	crashAt(t, home, "update-start", "booting", "")
+	srv := env.Server.(fileServer)
+	require.NoError(t, os.WriteFile(srv.marker(), nil, 0o644), "the interrupted start's server is running")
+
+	ctx := context.Background()
+	g, err := BeginStart(ctx, env)
+	require.NoError(t, err)
+	require.NotNil(t, g.Tx(), "the update still awaits its judged first boot")
+	_, running, err := env.Server.Running(ctx)
+	require.NoError(t, err)
+	assert.False(t, running, "the unjudged server was stopped before this start")
+
+	boot, err := env.Server.Start(ctx)
+	require.NoError(t, err)
+	res, err := g.AfterBoot(ctx, boot)
+	require.NoError(t, err)
+	assert.Equal(t, OutcomeCommitted, res.Outcome)
+}

@@ -17,14 +17,23 @@ const benchScale = 0.1
 
 var (
 	benchOnce sync.Once
-	benchRoot string
+	benchRoot string // generated here, removed by TestMain
+	benchPath string // the tree benchmarked
 	benchSize int64
 	benchErr  error
 )
 
-// benchTree generates the benchmark tree once per test binary run.
+// benchTree generates the benchmark tree once per test binary run, or uses
+// the tree named by CARBONGUARD_BENCH_TREE (e.g. a full-size pack made by
+// internal/benchpack/cmd/benchpack), so that profiles of a real-sized run
+// are not mixed with the generator's own work.
 func benchTree(b *testing.B) (string, int64) {
 	benchOnce.Do(func() {
+		if root := os.Getenv("CARBONGUARD_BENCH_TREE"); root != "" {
+			benchPath = root
+			benchSize, _, benchErr = estimate(context.Background(), benchPath, nil)
+			return
+		}
 		dir, err := os.MkdirTemp("", "cg-bench-*")
 		if err != nil {
 			benchErr = err
@@ -34,12 +43,13 @@ func benchTree(b *testing.B) (string, int64) {
 		if benchErr = benchpack.Generate(benchRoot, benchScale); benchErr != nil {
 			return
 		}
-		benchSize, _, benchErr = estimate(context.Background(), benchRoot, nil)
+		benchPath = benchRoot
+		benchSize, _, benchErr = estimate(context.Background(), benchPath, nil)
 	})
 	if benchErr != nil {
 		b.Fatal(benchErr)
 	}
-	return benchRoot, benchSize
+	return benchPath, benchSize
 }
 
 func benchStore(b *testing.B) *Store {

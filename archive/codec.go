@@ -27,11 +27,9 @@ func codecWorkers() int {
 func compressor(compression string, w io.Writer) (io.WriteCloser, error) {
 	switch compression {
 	case CompressionZstd:
-		return archives.Zstd{EncoderOptions: []zstd.EOption{
-			zstd.WithEncoderLevel(zstd.SpeedFastest),
-			zstd.WithEncoderConcurrency(codecWorkers()),
-			zstd.WithEncoderCRC(true),
-		}}.OpenWriter(w)
+		// Not archives.Zstd.OpenWriter: one zstd stream encoder compresses
+		// on one goroutine at a time (see frameWriter).
+		return newFrameWriter(w, codecWorkers())
 	case CompressionGzip:
 		return archives.Gz{CompressionLevel: gzip.BestSpeed, Multithreaded: codecWorkers() > 1}.OpenWriter(w)
 	}
@@ -41,12 +39,32 @@ func compressor(compression string, w io.Writer) (io.WriteCloser, error) {
 func decompressor(compression string, r io.Reader) (io.ReadCloser, error) {
 	switch compression {
 	case CompressionZstd:
-		return archives.Zstd{DecoderOptions: []zstd.DOption{
-			zstd.WithDecoderConcurrency(codecWorkers()),
+		// One synchronous decoder on a goroutine of its own, reading ahead
+		// of the consumer (which hashes, and writes files on restore),
+		// costs less CPU than the decoder's own concurrent mode, whose
+		// stages hand every block between goroutines.
+		zr, err := archives.Zstd{DecoderOptions: []zstd.DOption{
+			zstd.WithDecoderConcurrency(1),
+			zstd.WithDecoderLowmem(false),
 			zstd.WithDecoderMaxMemory(1 << 30),
 		}}.OpenReader(r)
+		if err != nil {
+			return nil, err
+		}
+		return &aheadReadCloser{aheadReader: newAheadReader(zr), src: zr}, nil
 	case CompressionGzip:
 		return archives.Gz{Multithreaded: codecWorkers() > 1}.OpenReader(r)
 	}
 	return nil, fmt.Errorf("unknown compression %q in manifest", compression)
+}
+
+// aheadReadCloser stops the read-ahead before closing its source.
+type aheadReadCloser struct {
+	*aheadReader
+	src io.Closer
+}
+
+func (a *aheadReadCloser) Close() error {
+	a.aheadReader.Close()
+	return a.src.Close()
 }

@@ -3,6 +3,7 @@ package archive
 import (
 	"archive/tar"
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -106,13 +107,14 @@ func (s *Store) Create(ctx context.Context, root string, o CreateOptions) (*Mani
 		return nil, err
 	}
 	defer f.Close()
-	cw := &countingWriter{w: bufio.NewWriterSize(f, 1<<20)}
+	bw := bufio.NewWriterSize(f, 1<<20)
+	cw := &writeBehindFile{fd: int(f.Fd()), w: bw, durable: !o.NoSync}
 	zw, err := compressor(comp, cw)
 	if err != nil {
 		return nil, err
 	}
 	a := &archiver{
-		tw: tar.NewWriter(zw), h: sha256.New(), buf: make([]byte, 1<<20),
+		out: newSink(zw), h: sha256.New(),
 		links: map[string]string{}, inodes: map[[2]uint64]int{},
 		prog: newProgress("create", o.Progress, totalBytes, totalFiles),
 	}
@@ -126,13 +128,13 @@ func (s *Store) Create(ctx context.Context, root string, o CreateOptions) (*Mani
 		return nil
 	})
 	if werr == nil {
-		werr = a.tw.Close()
+		werr = a.finish()
 	}
 	if cerr := zw.Close(); werr == nil {
 		werr = cerr
 	}
 	if werr == nil {
-		werr = cw.w.(*bufio.Writer).Flush()
+		werr = bw.Flush()
 	}
 	if werr == nil && !o.NoSync {
 		werr = f.Sync()
@@ -241,11 +243,14 @@ func inTree(p, root string) bool {
 	return err == nil && rel != ".." && (len(rel) < 3 || rel[:3] != "../")
 }
 
-// archiver writes the tar stream and collects the manifest.
+// archiver writes the tar stream and collects the manifest. Headers come
+// from archive/tar; file contents bypass tar.Writer so that they can be
+// read straight into the compressor's buffers (see copyFile), and the
+// archiver adds the padding and the end-of-archive blocks itself.
 type archiver struct {
-	tw      *tar.Writer
+	out     sink
+	hdr     bytes.Buffer
 	h       hash.Hash
-	buf     []byte
 	entries []Entry
 	links   map[string]string // symlinks, for the escape check
 	inodes  map[[2]uint64]int // first entry index of multiply-linked files
@@ -280,7 +285,7 @@ func (a *archiver) add(n *node) error {
 				f := a.entries[first]
 				e.Type, e.Link, e.Size, e.Hash = TypeHardlink, f.Path, f.Size, f.Hash
 				hdr.Typeflag, hdr.Linkname = tar.TypeLink, f.Path
-				if err := a.tw.WriteHeader(hdr); err != nil {
+				if err := a.writeHeader(hdr); err != nil {
 					return err
 				}
 				a.entries = append(a.entries, e)
@@ -307,11 +312,33 @@ func (a *archiver) add(n *node) error {
 	if n.rel == "." {
 		hdr.Name = "./"
 	}
-	if err := a.tw.WriteHeader(hdr); err != nil {
+	if err := a.writeHeader(hdr); err != nil {
 		return err
 	}
 	a.entries = append(a.entries, e)
 	return nil
+}
+
+const tarBlock = 512
+
+var zeroBlock [2 * tarBlock]byte
+
+// writeHeader writes hdr's blocks (with any PAX or GNU records) as
+// archive/tar encodes them. A fresh tar.Writer per entry, since the
+// content does not go through it.
+func (a *archiver) writeHeader(hdr *tar.Header) error {
+	a.hdr.Reset()
+	if err := tar.NewWriter(&a.hdr).WriteHeader(hdr); err != nil {
+		return err
+	}
+	_, err := a.out.Write(a.hdr.Bytes())
+	return err
+}
+
+// finish writes the end of the archive: two zero blocks.
+func (a *archiver) finish() error {
+	_, err := a.out.Write(zeroBlock[:])
+	return err
 }
 
 // copyFile streams one file into the archive, hashing it in the same read,
@@ -326,12 +353,18 @@ func (a *archiver) copyFile(n *node, hdr *tar.Header) (string, error) {
 	}
 	f := os.NewFile(uintptr(fd), n.abs)
 	defer f.Close()
-	if err := a.tw.WriteHeader(hdr); err != nil {
+	if err := a.writeHeader(hdr); err != nil {
 		return "", err
 	}
 	a.h.Reset()
+	// The file is read straight into the compressor's input and hashed
+	// there: one copy from the page cache, none in user space.
 	for remaining := n.st.Size; remaining > 0; {
-		chunk := a.buf[:min(int64(len(a.buf)), remaining)]
+		space, err := a.out.space()
+		if err != nil {
+			return "", err
+		}
+		chunk := space[:min(int64(len(space)), remaining)]
 		k, err := io.ReadFull(f, chunk)
 		if err == io.EOF || err == io.ErrUnexpectedEOF {
 			return "", &ChangedError{Path: n.rel, What: fmt.Sprintf("short read: %d of %d bytes", n.st.Size-remaining+int64(k), n.st.Size)}
@@ -340,11 +373,16 @@ func (a *archiver) copyFile(n *node, hdr *tar.Header) (string, error) {
 			return "", err
 		}
 		a.h.Write(chunk)
-		if _, err := a.tw.Write(chunk); err != nil {
+		if err := a.out.commit(k); err != nil {
 			return "", err
 		}
 		remaining -= int64(k)
 		a.prog.add(int64(k), 0)
+	}
+	if pad := -n.st.Size & (tarBlock - 1); pad > 0 {
+		if _, err := a.out.Write(zeroBlock[:pad]); err != nil {
+			return "", err
+		}
 	}
 	testHook("create:read", n.rel)
 	var after unix.Stat_t
@@ -370,15 +408,4 @@ func changed(before, after *unix.Stat_t) string {
 		return "status change time changed"
 	}
 	return ""
-}
-
-type countingWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countingWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
 }

@@ -12,8 +12,18 @@
 // leaves nothing that lists as complete; the next OpenStore removes it.
 //
 // Compression goes through github.com/mholt/archives (archives.Zstd and
-// archives.Gz, with their OpenWriter/OpenReader). The tar layer uses the
-// standard archive/tar directly rather than archives.Tar: Tar.Archive opens
+// archives.Gz, with their OpenWriter/OpenReader), except zstd compression:
+// it cuts the stream into 2 MiB segments compressed as independent frames
+// by klauspost/compress on two goroutines and written in order (one valid
+// zstd stream that any decoder reads), because a single zstd stream
+// encoder compresses on one core. Create, verify and restore are
+// pipelines over small fixed pools of buffers (see pipe.go and
+// filewriters.go): files are read straight into the compressor's input
+// and hashed there; decoding runs ahead on its own goroutine; restored
+// files are written and hashed by a writer goroutine while the tar stream
+// is parsed. The tar layer uses the standard archive/tar directly (its
+// headers; Create writes the contents, padding and end blocks itself)
+// rather than archives.Tar: Tar.Archive opens
 // and reads files itself from a list of FileInfo, which leaves no room to
 // hash each file in the same single read, to detect a file changing while it
 // is read (fstat before and after, short reads), to emit hard links by

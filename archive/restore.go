@@ -2,8 +2,6 @@ package archive
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -86,7 +84,7 @@ func (s *Store) Restore(ctx context.Context, id, target string, o RestoreOptions
 	if err := os.Mkdir(staging, 0o700); err != nil {
 		return nil, fmt.Errorf("creating the staging directory: %w", err)
 	}
-	ex := &extractor{staging: staging, chown: os.Geteuid() == 0, buf: make([]byte, 1<<20)}
+	ex := &extractor{staging: staging, chown: os.Geteuid() == 0}
 	rep := &RestoreReport{ID: id, Target: target, Paths: pl.paths, Kept: pl.kept}
 	if err := ex.run(ctx, s, m, pl.selected, pl.scaffold, newProgress("restore", o.Progress, pl.needFileBytes, pl.needFiles)); err != nil {
 		return nil, err
@@ -337,26 +335,43 @@ func (pl *restorePlan) steps(staging, target, displaced string) ([]swapStep, err
 }
 
 // extractor unpacks the selected entries into staging, verifying each
-// against the manifest as it goes.
+// against the manifest as it goes. The tar stream is read on this
+// goroutine (decoded ahead on another); regular files are written and
+// hashed on a writer goroutine (see fileWriters), because creating and
+// writing thousands of files is mostly kernel time that would otherwise
+// stall the decoding.
 type extractor struct {
 	staging string
 	chown   bool
-	buf     []byte
 	entries int
 	bytes   int64
 }
 
-func (x *extractor) run(ctx context.Context, s *Store, m *Manifest, sel, scaffold []bool, prog *progress) error {
+func (x *extractor) run(ctx context.Context, s *Store, m *Manifest, sel, scaffold []bool, prog *progress) (err error) {
 	st, err := openStream(filepath.Join(s.dir, m.ID), m)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	h := sha256.New()
+	fw, err := newFileWriters(x.staging, m.ID, x.chown)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		// A worker's error concerns an entry earlier in the stream than
+		// anything this goroutine met since: report it first, as a
+		// sequential restore would have.
+		if werr := fw.close(); werr != nil {
+			err = werr
+		}
+	}()
 	var dirs []*Entry
 	for i := 0; ; i++ {
 		if err := ctx.Err(); err != nil {
 			return err
+		}
+		if fw.failed() {
+			return nil // close reports the worker's error
 		}
 		_, e, err := st.next()
 		if err == io.EOF {
@@ -386,9 +401,12 @@ func (x *extractor) run(ctx context.Context, s *Store, m *Manifest, sel, scaffol
 				dirs = append(dirs, e)
 			}
 		case TypeFile:
-			if err := x.writeFile(p, e, st, h, prog); err != nil {
+			n, err := fw.write(i, p, e, st, prog)
+			x.bytes += n
+			if err != nil {
 				return err
 			}
+			prog.add(0, 1)
 		case TypeSymlink:
 			if err := unix.Symlink(e.Link, p); err != nil {
 				return &os.PathError{Op: "symlink", Path: p, Err: err}
@@ -397,11 +415,17 @@ func (x *extractor) run(ctx context.Context, s *Store, m *Manifest, sel, scaffol
 				return err
 			}
 		case TypeHardlink:
+			// The first name may still be with a worker.
+			fw.wait()
 			if err := os.Link(filepath.Join(x.staging, e.Link), p); err != nil {
 				return err
 			}
 			prog.add(0, 1)
 		}
+	}
+	fw.wait()
+	if fw.failed() {
+		return nil
 	}
 	// Directories last, deepest first: their contents changed their mtimes,
 	// and a read-only directory must not be read-only while it is filled.
@@ -413,54 +437,6 @@ func (x *extractor) run(ctx context.Context, s *Store, m *Manifest, sel, scaffol
 	}
 	prog.finish()
 	return nil
-}
-
-func (x *extractor) writeFile(p string, e *Entry, st *stream, h interface {
-	io.Writer
-	Reset()
-	Sum([]byte) []byte
-}, prog *progress) error {
-	fd, err := unix.Open(p, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
-	if err != nil {
-		return &os.PathError{Op: "create", Path: p, Err: err}
-	}
-	f := os.NewFile(uintptr(fd), p)
-	defer f.Close()
-	h.Reset()
-	for {
-		n, err := st.tr.Read(x.buf)
-		if n > 0 {
-			h.Write(x.buf[:n])
-			if _, werr := f.Write(x.buf[:n]); werr != nil {
-				return werr
-			}
-			x.bytes += int64(n)
-			prog.add(int64(n), 0)
-		}
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return st.streamErr(err)
-		}
-	}
-	if got := hex.EncodeToString(h.Sum(nil)); got != e.Hash {
-		return &CorruptError{ID: st.m.ID, Path: e.Path, Field: "sha256", Expected: e.Hash, Got: got}
-	}
-	if x.chown {
-		if err := unix.Fchown(fd, e.UID, e.GID); err != nil {
-			return &os.PathError{Op: "chown", Path: p, Err: err}
-		}
-	}
-	// After chown, which clears setuid and setgid bits.
-	if err := unix.Fchmod(fd, uint32(e.Mode)); err != nil {
-		return &os.PathError{Op: "chmod", Path: p, Err: err}
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	prog.add(0, 1)
-	return setMTime(p, e)
 }
 
 func (x *extractor) finishMeta(p string, e *Entry, chmod bool) error {

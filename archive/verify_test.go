@@ -97,6 +97,12 @@ func TestVerifyAndRestoreRefuseDamage(t *testing.T) {
 			_, err = s.Restore(context.Background(), m.ID, root, RestoreOptions{})
 			require.Error(t, err)
 			assert.True(t, errorsAsAny(err, &ce, &ie), "%v", err)
+			if tc.name == "manifest hash differs" {
+				// Found by the writer goroutine, reported as is.
+				require.ErrorAs(t, err, &ce)
+				assert.Equal(t, "conf/deployment.toml", ce.Path)
+				assert.Equal(t, "sha256", ce.Field)
+			}
 			assert.Equal(t, before, describe(t, root), "the refused restore left the target alone")
 			leftovers, _ := filepath.Glob(filepath.Join(filepath.Dir(root), ".pack.restore-*"))
 			assert.Empty(t, leftovers)

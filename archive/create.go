@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/carbonguard/carbonguard/internal/durable"
 )
 
 var reasonRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,39}$`)
@@ -84,7 +86,7 @@ func (s *Store) Create(ctx context.Context, root string, o CreateOptions) (*Mani
 			if err := os.RemoveAll(tmp); err != nil {
 				s.log.Warn().Err(err).Str("path", tmp).Msg("removing the partial snapshot")
 			}
-			_ = syncDir(s.dir)
+			_ = durable.SyncDir(s.dir)
 		}
 		unlock()
 	}()
@@ -150,7 +152,7 @@ func (s *Store) Create(ctx context.Context, root string, o CreateOptions) (*Mani
 	}
 	testHook("create:archived", "")
 	m.Entries, m.Files, m.Bytes, m.ArchiveSize = a.entries, a.files, a.bytes, cw.n
-	if err := writeJSONAtomic(filepath.Join(tmp, manifestName), m); err != nil {
+	if err := durable.WriteJSON(filepath.Join(tmp, manifestName), m, 0o600); err != nil {
 		return nil, s.createError(root, err)
 	}
 	testHook("create:manifest", "")
@@ -158,7 +160,7 @@ func (s *Store) Create(ctx context.Context, root string, o CreateOptions) (*Mani
 		return nil, fmt.Errorf("completing snapshot %s: %w", id, err)
 	}
 	ok = true
-	if err := syncDir(s.dir); err != nil {
+	if err := durable.SyncDir(s.dir); err != nil {
 		return nil, err
 	}
 	a.prog.finish()

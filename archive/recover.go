@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/carbonguard/carbonguard/internal/durable"
 )
 
 const (
@@ -160,7 +162,7 @@ func (s *Store) removeRecord() error {
 	if err := os.Remove(s.record); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("removing the restore record: %w", err)
 	}
-	return syncDir(filepath.Dir(s.record))
+	return durable.SyncDir(filepath.Dir(s.record))
 }
 
 func inoAt(p string) uint64 {
@@ -232,11 +234,11 @@ func runStep(st swapStep) error {
 	default:
 		return fmt.Errorf("unknown step %q", st.Op)
 	}
-	if err := syncDir(filepath.Dir(st.A)); err != nil {
+	if err := durable.SyncDir(filepath.Dir(st.A)); err != nil {
 		return err
 	}
 	if filepath.Dir(st.B) != filepath.Dir(st.A) {
-		return syncDir(filepath.Dir(st.B))
+		return durable.SyncDir(filepath.Dir(st.B))
 	}
 	return nil
 }
@@ -286,7 +288,7 @@ func (s *Store) DropDisplaced(target string) ([]string, error) {
 		done = append(done, p)
 	}
 	if len(done) > 0 {
-		_ = syncDir(filepath.Dir(done[0]))
+		_ = durable.SyncDir(filepath.Dir(done[0]))
 	}
 	return done, nil
 }

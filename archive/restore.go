@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/carbonguard/carbonguard/internal/durable"
 )
 
 // Restore puts snapshot id back at target. It unpacks into a staging
@@ -72,7 +74,7 @@ func (s *Store) Restore(ctx context.Context, id, target string, o RestoreOptions
 	for i := 2; rec.Displaced != "" && exists(rec.Displaced); i++ {
 		rec.Displaced = fmt.Sprintf("%s.displaced-%s-%s-%d", target, id, rec.Started.Format(idTimeLayout), i)
 	}
-	if err := writeJSONAtomic(s.record, rec); err != nil {
+	if err := durable.WriteJSON(s.record, rec, 0o600); err != nil {
 		return nil, err
 	}
 	swapped := false
@@ -109,7 +111,7 @@ func (s *Store) Restore(ctx context.Context, id, target string, o RestoreOptions
 		return nil, err
 	}
 	rec.Phase, rec.Steps = phaseSwapping, steps
-	if err := writeJSONAtomic(s.record, rec); err != nil {
+	if err := durable.WriteJSON(s.record, rec, 0o600); err != nil {
 		return nil, err
 	}
 	swapped = true // from here on the record finishes the job, whatever happens
@@ -170,6 +172,23 @@ func planRestore(m *Manifest, target string, o RestoreOptions) (*restorePlan, er
 		}
 	default:
 		return nil, fmt.Errorf("restore target %s: %w", target, err)
+	}
+	if len(pl.paths) == 0 && pl.targetExists && len(m.Exclude) > 0 {
+		// Paths left out of the snapshot when it was made are not the
+		// snapshot's to replace: a whole-tree restore carries the live ones
+		// over like kept paths (else a snapshot that excludes
+		// repository/logs would drop the live logs on every rollback). The
+		// manifest is untrusted: its excludes pass the same checks as the
+		// caller's.
+		excl, err := cleanRelList("manifest exclude", m.Exclude)
+		if err != nil {
+			return nil, &CorruptError{ID: m.ID, Field: "exclude", Expected: "paths inside the tree", Got: err.Error(), Err: err}
+		}
+		for _, x := range excl {
+			if !slices.Contains(keep, x) {
+				keep = append(keep, x)
+			}
+		}
 	}
 	if pl.targetExists && tst.Dev != pst.Dev && len(pl.paths) == 0 {
 		return nil, fmt.Errorf("restore target %s is a mount point: a whole-tree restore swaps it with a sibling by rename, which cannot cross file systems; restore with --paths, or unmount and restore into the parent's file system", target)

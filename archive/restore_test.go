@@ -110,3 +110,41 @@ func TestRestoreSubsetAndKeep(t *testing.T) {
 		}
 	})
 }
+
+// Paths excluded when the snapshot was made are not the snapshot's to
+// replace: a whole restore carries the live ones over (a snapshot that skips
+// repository/logs must not drop the live logs on a rollback).
+func TestRestoreCarriesExcludedPathsOver(t *testing.T) {
+	t.Parallel()
+	s, _ := openTestStore(t)
+	root := filepath.Join(t.TempDir(), "pack")
+	makeTree(t, root)
+	require.NoError(t, os.MkdirAll(filepath.Join(root, "repository/logs"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(root, "repository/logs/wso2carbon.log"), []byte("before"), 0o644))
+	m := createSnap(t, s, root, CreateOptions{Exclude: []string{"repository/logs"}})
+
+	require.NoError(t, os.WriteFile(filepath.Join(root, "repository/logs/wso2carbon.log"), []byte("before\nthe failed boot"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(root, "bin/server.sh"), []byte("updated"), 0o755))
+
+	rep, err := s.Restore(context.Background(), m.ID, root, RestoreOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"repository/logs"}, rep.Kept)
+	data, err := os.ReadFile(filepath.Join(root, "repository/logs/wso2carbon.log"))
+	require.NoError(t, err)
+	assert.Equal(t, "before\nthe failed boot", string(data), "the live logs are still in the pack")
+	data, _ = os.ReadFile(filepath.Join(root, "bin/server.sh"))
+	assert.Equal(t, "#!/bin/sh\necho hi\n", string(data), "everything else is the snapshot's")
+}
+
+func TestRestoreRefusesManifestExcludeOutsideTheTree(t *testing.T) {
+	t.Parallel()
+	root := filepath.Join(t.TempDir(), "pack")
+	makeTree(t, root)
+	for _, bad := range []string{"../outside", "/etc", "a/../../b"} {
+		m := &Manifest{ID: "x", Exclude: []string{bad}, Entries: []Entry{{Path: ".", Type: TypeDir, Mode: 0o755}}}
+		_, err := planRestore(m, root, RestoreOptions{})
+		var ce *CorruptError
+		require.ErrorAs(t, err, &ce, bad)
+		assert.Equal(t, "exclude", ce.Field)
+	}
+}

@@ -14,6 +14,8 @@ import (
 
 	"github.com/rs/zerolog"
 	"golang.org/x/sys/unix"
+
+	"github.com/carbonguard/carbonguard/internal/durable"
 )
 
 // Names inside the store.
@@ -93,7 +95,7 @@ func (s *Store) cleanStale() {
 		}
 		s.log.Info().Str("path", p).Msg("removed a partial snapshot left by an interrupted run")
 	}
-	_ = syncDir(s.dir)
+	_ = durable.SyncDir(s.dir)
 }
 
 // List returns the snapshots, oldest first. Complete snapshots carry their
@@ -250,13 +252,13 @@ func (s *Store) Delete(id string) error {
 	if err := os.Rename(src, dst); err != nil {
 		return fmt.Errorf("deleting snapshot %s: %w", id, err)
 	}
-	if err := syncDir(s.dir); err != nil {
+	if err := durable.SyncDir(s.dir); err != nil {
 		return err
 	}
 	if err := os.RemoveAll(dst); err != nil {
 		return fmt.Errorf("deleting snapshot %s: %w", id, err)
 	}
-	return syncDir(s.dir)
+	return durable.SyncDir(s.dir)
 }
 
 // checkID refuses ids that are not a plain directory name of the store.

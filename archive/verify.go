@@ -8,6 +8,8 @@ import (
 	"io"
 	"path/filepath"
 	"time"
+
+	"github.com/carbonguard/carbonguard/internal/durable"
 )
 
 // Verify re-reads a snapshot's archive and checks every entry against the
@@ -107,7 +109,7 @@ func (s *Store) recordVerify(id string, start time.Time, bytes int64, verr error
 			return // an I/O error says nothing about the snapshot
 		}
 	}
-	if err := writeJSONAtomic(filepath.Join(s.dir, id, verifiedName), vr); err != nil {
+	if err := durable.WriteJSON(filepath.Join(s.dir, id, verifiedName), vr, 0o600); err != nil {
 		s.log.Warn().Err(err).Str("id", id).Msg("recording the verification")
 	}
 }

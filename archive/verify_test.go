@@ -14,6 +14,8 @@ import (
 	"github.com/klauspost/compress/zstd"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/carbonguard/carbonguard/internal/durable"
 )
 
 // damaged builds a snapshot and returns the store, the live tree, the
@@ -62,7 +64,7 @@ func TestVerifyAndRestoreRefuseDamage(t *testing.T) {
 					m.Entries[i].Hash = hex.EncodeToString(make([]byte, 32))
 				}
 			}
-			require.NoError(t, writeJSONAtomic(filepath.Join(s.Dir(), m.ID, manifestName), m))
+			require.NoError(t, durable.WriteJSON(filepath.Join(s.Dir(), m.ID, manifestName), m, 0o600))
 		}, true},
 	}
 	for _, tc := range tests {
@@ -204,7 +206,7 @@ func craft(t *testing.T, s *Store, id string, items []craftEntry) *Manifest {
 	st, err := os.Stat(filepath.Join(dir, m.Archive))
 	require.NoError(t, err)
 	m.ArchiveSize = st.Size()
-	require.NoError(t, writeJSONAtomic(filepath.Join(dir, manifestName), m))
+	require.NoError(t, durable.WriteJSON(filepath.Join(dir, manifestName), m, 0o600))
 	return m
 }
 

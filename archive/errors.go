@@ -78,7 +78,7 @@ func (e *UnsafeEntryError) Error() string {
 
 // Hint suggests what to do.
 func (e *UnsafeEntryError) Hint() string {
-	return "snapshots refuse links that leave the tree and special files; replace the entry with a relative link inside the tree, or exclude it"
+	return fmt.Sprintf("snapshots refuse links that leave the tree and special files; exclude it (snapshot create --exclude %s, or [snapshot] exclude in carbonguard.toml: a restore then keeps the live one), or make it a relative link inside the tree", e.Path)
 }
 
 // ChangedError means a file changed while Create read it; the snapshot was

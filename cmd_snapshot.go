@@ -741,21 +741,12 @@ func (e *env) snapshotPrune(c *cli.Context) error {
 	if o.KeepLast == 0 && o.KeepWithin == 0 {
 		return usagef("snapshot prune needs a retention: --keep-last N and/or --keep-within AGE (or [snapshot] keep_last / keep_within in carbonguard.toml)")
 	}
-	j, err := hooks.OpenJournal(s.state)
-	if err != nil {
-		return err
-	}
-	tx, err := j.Open()
+	// Never the snapshots an open update transaction depends on.
+	protect, err := hooks.ProtectedSnapshots(s.state)
 	if err != nil {
 		return fmt.Errorf("reading the update journal: %w", err)
 	}
-	if tx != nil {
-		for _, id := range []string{tx.SnapshotID, tx.FailedSnapshotID} {
-			if id != "" {
-				o.Protect = append(o.Protect, id)
-			}
-		}
-	}
+	o.Protect = append(o.Protect, protect...)
 	rep, err := s.store.Prune(o)
 	if err != nil {
 		var ue *archive.UsageError

@@ -20,6 +20,7 @@ import (
 
 	"github.com/carbonguard/carbonguard/archive"
 	"github.com/carbonguard/carbonguard/hooks"
+	"github.com/carbonguard/carbonguard/internal/humanize"
 	"github.com/carbonguard/carbonguard/pack"
 )
 
@@ -289,9 +290,9 @@ func (e *env) snapshotCreate(c *cli.Context) error {
 		}{1, infoOf(m), vr})
 	}
 	fmt.Fprintf(e.stdout, "snapshot %s created: %d entries, %s in %d files, archive %s (%s)\n",
-		m.ID, len(m.Entries), humanSize(m.Bytes), m.Files, humanSize(m.ArchiveSize), m.Compression)
+		m.ID, len(m.Entries), humanize.Bytes(m.Bytes), m.Files, humanize.Bytes(m.ArchiveSize), m.Compression)
 	if vr != nil {
-		fmt.Fprintf(e.stdout, "snapshot %s verified: %d entries, %s\n", m.ID, vr.Entries, humanSize(vr.Bytes))
+		fmt.Fprintf(e.stdout, "snapshot %s verified: %d entries, %s\n", m.ID, vr.Entries, humanize.Bytes(vr.Bytes))
 	}
 	return nil
 }
@@ -342,8 +343,8 @@ func (e *env) snapshotList(c *cli.Context, store *archive.Store) error {
 			continue
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", in.ID, in.Created.Local().Format("2006-01-02 15:04:05"),
-			in.Reason, orDashStr(productOf(in.Meta)), orDashStr(in.Meta["update_level"]), humanSize(in.Bytes),
-			humanSize(in.ArchiveSize), in.Files, verifiedText(in.Verified))
+			in.Reason, orDashStr(productOf(in.Meta)), orDashStr(in.Meta["update_level"]), humanize.Bytes(in.Bytes),
+			humanize.Bytes(in.ArchiveSize), in.Files, verifiedText(in.Verified))
 	}
 	return tw.Flush()
 }
@@ -442,8 +443,8 @@ func (e *env) snapshotShow(c *cli.Context) error {
 	rows := [][2]string{
 		{"id", m.ID}, {"created", m.Created.Local().Format(time.RFC3339)}, {"reason", m.Reason},
 		{"root", m.Root}, {"product", orDashStr(productOf(m.Meta))}, {"update level", orDashStr(m.Meta["update_level"])},
-		{"entries", strconv.Itoa(len(m.Entries))}, {"files", strconv.Itoa(m.Files)}, {"content", humanSize(m.Bytes)},
-		{"archive", fmt.Sprintf("%s (%s, %s)", m.Archive, m.Compression, humanSize(m.ArchiveSize))},
+		{"entries", strconv.Itoa(len(m.Entries))}, {"files", strconv.Itoa(m.Files)}, {"content", humanize.Bytes(m.Bytes)},
+		{"archive", fmt.Sprintf("%s (%s, %s)", m.Archive, m.Compression, humanize.Bytes(m.ArchiveSize))},
 		{"excluded", orDashStr(strings.Join(m.Exclude, ", "))}, {"tool version", orDashStr(m.ToolVersion)},
 		{"last verified", verifiedText(vr)},
 	}
@@ -528,7 +529,7 @@ func (e *env) snapshotVerify(c *cli.Context) error {
 			if err != nil {
 				fmt.Fprintf(e.stdout, "%s: %s: %v\n", id, strings.ToUpper(r.Kind), err)
 			} else {
-				fmt.Fprintf(e.stdout, "%s: ok (%d entries, %s in %s)\n", id, rep.Entries, humanSize(rep.Bytes), rep.Took.Round(time.Millisecond))
+				fmt.Fprintf(e.stdout, "%s: ok (%d entries, %s in %s)\n", id, rep.Entries, humanize.Bytes(rep.Bytes), rep.Took.Round(time.Millisecond))
 			}
 		}
 	}
@@ -690,7 +691,7 @@ func (e *env) snapshotRestore(c *cli.Context) error {
 			*archive.RestoreReport
 		}{1, rep})
 	}
-	fmt.Fprintf(e.stdout, "restored snapshot %s into %s: %d entries, %s, verified against the manifest\n", rep.ID, rep.Target, rep.Entries, humanSize(rep.Bytes))
+	fmt.Fprintf(e.stdout, "restored snapshot %s into %s: %d entries, %s, verified against the manifest\n", rep.ID, rep.Target, rep.Entries, humanize.Bytes(rep.Bytes))
 	if len(rep.Kept) > 0 {
 		fmt.Fprintf(e.stdout, "kept the live %s\n", strings.Join(rep.Kept, ", "))
 	}
@@ -828,8 +829,8 @@ func (b *progressBar) update(p archive.Progress) {
 	if p.ETA > 0 && !p.Done {
 		eta = " ETA " + p.ETA.Round(time.Second).String()
 	}
-	fmt.Fprintf(b.w, "\r%-8s %s / %s%s  %d/%d files  %s/s%s\033[K", p.Op, humanSize(p.Bytes), humanSize(p.TotalBytes), pct,
-		p.Files, p.TotalFiles, humanSize(int64(p.Rate)), eta)
+	fmt.Fprintf(b.w, "\r%-8s %s / %s%s  %d/%d files  %s/s%s\033[K", p.Op, humanize.Bytes(p.Bytes), humanize.Bytes(p.TotalBytes), pct,
+		p.Files, p.TotalFiles, humanize.Bytes(int64(p.Rate)), eta)
 	b.drawn = true
 }
 
@@ -837,17 +838,4 @@ func (b *progressBar) close() {
 	if b.drawn {
 		fmt.Fprintln(b.w)
 	}
-}
-
-func humanSize(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }

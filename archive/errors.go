@@ -3,6 +3,8 @@ package archive
 import (
 	"errors"
 	"fmt"
+
+	"github.com/carbonguard/carbonguard/internal/humanize"
 )
 
 // CorruptError means a snapshot's archive does not match its manifest, or
@@ -110,7 +112,7 @@ func (e *InsufficientSpaceError) Error() string {
 	if e.Need < 0 {
 		return fmt.Sprintf("the file system holding %s filled up while writing the %s; the partial %s was removed", e.Dir, e.What, e.What)
 	}
-	return fmt.Sprintf("not enough free space for the %s in %s: need about %s, %s free", e.What, e.Dir, humanBytes(e.Need), humanBytes(e.Free))
+	return fmt.Sprintf("not enough free space for the %s in %s: need about %s, %s free", e.What, e.Dir, humanize.Bytes(e.Need), humanize.Bytes(e.Free))
 }
 
 // Hint suggests what to do.
@@ -133,16 +135,3 @@ var ErrBusy = errors.New("another process is restoring or recovering in this sta
 // ErrRestorePending is returned by operations that must not run while an
 // interrupted restore waits for Recover.
 var ErrRestorePending = errors.New("an interrupted restore is pending; run Recover first")
-
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
-}

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/carbonguard/carbonguard/internal/humanize"
 )
 
 // timedServer is fileServer that remembers when each boot was judged up.
@@ -129,7 +131,7 @@ func BenchmarkRTO(b *testing.B) {
 		b.ReportMetric((rto - inRestore).Seconds(), "overhead_s")
 		b.ReportMetric(restore.Seconds(), "restore_alone_s")
 		b.Logf("pack %s: RTO (failed verdict -> up verdict, boot time 0) %.2fs = restore %.2fs + overhead %.2fs; the same restore alone %.2fs",
-			human(treeSize(home)), rto.Seconds(), inRestore.Seconds(), (rto - inRestore).Seconds(), restore.Seconds())
+			humanize.Bytes(treeSize(home)), rto.Seconds(), inRestore.Seconds(), (rto - inRestore).Seconds(), restore.Seconds())
 
 		// Ready for the next round: a fresh state and the u2 again.
 		require.NoError(b, os.RemoveAll(env.StateDir))

@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/carbonguard/carbonguard/internal/humanize"
 	"github.com/carbonguard/carbonguard/pack"
 )
 
@@ -181,7 +182,7 @@ func preflight(ctx context.Context, o *UpdateOptions, p *pack.Pack) error {
 	}
 	if need, free, ok := spaceForUpdate(o.Home, o.U2Backup); !ok {
 		problems = append(problems, fmt.Sprintf("the file system of %s has %s free, the update needs about %s (restore staging beside the pack, u2's downloads%s, 500 MB margin)",
-			o.Home, human(free), human(need), map[bool]string{true: ", u2's own backup", false: ""}[o.U2Backup]))
+			o.Home, humanize.Bytes(free), humanize.Bytes(need), map[bool]string{true: ", u2's own backup", false: ""}[o.U2Backup]))
 	}
 	if len(problems) > 0 {
 		return &PreflightError{Problems: problems}
@@ -220,19 +221,6 @@ func treeSize(root string) int64 {
 		return nil
 	})
 	return n
-}
-
-func human(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
 
 // runAndAct runs u2 (re-running after a self-update) and acts on its exit

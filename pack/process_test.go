@@ -1,10 +1,12 @@
 package pack
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -16,13 +18,22 @@ import (
 // entries it carries (sh puts them in $0, $1, ...).
 func startProcess(t *testing.T, env []string, args ...string) *exec.Cmd {
 	t.Helper()
-	cmd := exec.Command("sh", append([]string{"-c", "sleep 30"}, args...)...)
+	// "; exit 0" keeps sh from exec'ing sleep in its place, which would
+	// change the command line (and race the /proc reads) under the test.
+	cmd := exec.Command("sh", append([]string{"-c", "sleep 30; exit 0"}, args...)...)
 	cmd.Env = append(os.Environ(), env...)
 	require.NoError(t, cmd.Start())
 	t.Cleanup(func() {
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
 	})
+	// Start returns once execve has closed the CLOEXEC descriptors, a moment
+	// before the kernel sets up the new command line: wait for it, as a real
+	// server's PID file is written long after.
+	require.Eventually(t, func() bool {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", cmd.Process.Pid))
+		return err == nil && strings.Contains(string(b), "sleep 30")
+	}, 5*time.Second, 5*time.Millisecond)
 	return cmd
 }
 

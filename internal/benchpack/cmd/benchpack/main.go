@@ -5,12 +5,15 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 
 	"github.com/carbonguard/carbonguard/internal/benchpack"
 )
 
 func main() {
-	if len(os.Args) < 2 || len(os.Args) > 3 {
+	// A flag is never a directory: "benchpack --help" must not write 750 MB
+	// into ./--help.
+	if len(os.Args) < 2 || len(os.Args) > 3 || strings.HasPrefix(os.Args[1], "-") {
 		fmt.Fprintln(os.Stderr, "usage: benchpack DIR [SCALE]   (SCALE 1.0 = about 750 MB)")
 		os.Exit(2)
 	}

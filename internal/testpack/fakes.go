@@ -53,7 +53,9 @@ func buildFakes() (FakeBins, error) {
 	root := ModuleRoot()
 	h := sha256.New()
 	fmt.Fprintln(h, runtime.Version())
-	for _, dir := range []string{"internal/fakes", "go.mod", "go.sum"} {
+	// Every source the fakes are built from: their own and the project
+	// packages they import.
+	for _, dir := range []string{"internal/fakes", "internal/durable", "go.mod", "go.sum"} {
 		if err := hashTree(h, filepath.Join(root, dir)); err != nil {
 			return FakeBins{}, err
 		}

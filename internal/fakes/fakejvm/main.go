@@ -12,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/carbonguard/carbonguard/internal/durable"
 )
 
 const carbonMainClass = "org.wso2.carbon.bootstrap.Bootstrap"
@@ -119,7 +121,7 @@ func (s *server) run() int {
 	}
 
 	// Carbon's Main writes the PID before anything else can fail.
-	if err := writeFileAtomic(filepath.Join(s.home, "wso2carbon.pid"), []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
+	if err := durable.WriteFile(filepath.Join(s.home, "wso2carbon.pid"), []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
 		s.log.error(clsMain, "Cannot write PID file: %v", err)
 		return 1
 	}
@@ -291,7 +293,7 @@ func (s *server) afterUp() int {
 		s.heapDump()
 		return 3 // as with -XX:+ExitOnOutOfMemoryError; see the package report
 	case bRestartOnce:
-		_ = writeFileAtomic(s.restartMarker(), []byte(time.Now().Format(time.RFC3339)+"\n"), 0o644)
+		_ = durable.WriteFile(s.restartMarker(), []byte(time.Now().Format(time.RFC3339)+"\n"), 0o644)
 		s.log.info(clsRestarter, "Starting a new Carbon instance. Current instance will be shutdown")
 		s.shutdownLines()
 		return 121

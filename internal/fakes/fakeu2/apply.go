@@ -11,6 +11,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/carbonguard/carbonguard/internal/durable"
 )
 
 // op is one change to the pack. record notes it in the run's changes (also
@@ -171,7 +173,7 @@ func writeInto(path string, data []byte, mode os.FileMode) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
-	return writeFileAtomic(path, data, mode)
+	return durable.WriteFile(path, data, mode)
 }
 
 // buildJar writes a real zip with fixed timestamps, so equal entries give

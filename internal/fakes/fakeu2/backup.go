@@ -13,6 +13,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/carbonguard/carbonguard/internal/durable"
 )
 
 // backupMeta is <backup>/<product-code>/backup.json, written after the copy.
@@ -64,7 +66,7 @@ func takeBackup(p *pack, root string, level int) error {
 		return err
 	}
 	b, _ := json.MarshalIndent(backupMeta{Product: p.code, Level: level, Created: time.Now().UTC(), Digest: digest}, "", "  ")
-	return writeFileAtomic(filepath.Join(dst, "backup.json"), b, 0o644)
+	return durable.WriteFile(filepath.Join(dst, "backup.json"), b, 0o644)
 }
 
 var errNoBackup = errors.New("Unable to revert as backups could not be found")

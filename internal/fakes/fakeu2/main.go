@@ -13,6 +13,8 @@ import (
 	"strings"
 	"text/template"
 	"time"
+
+	"github.com/carbonguard/carbonguard/internal/durable"
 )
 
 // Exit codes, as documented for u2.
@@ -278,7 +280,7 @@ func (t *tool) selfUpdate(srv *updateServer) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	if err := writeFileAtomic(exe, data, 0o755); err != nil {
+	if err := durable.WriteFile(exe, data, 0o755); err != nil {
 		return false, fmt.Errorf("self-update: cannot replace %s: %w", exe, err)
 	}
 	v := spec.Version
@@ -288,7 +290,7 @@ func (t *tool) selfUpdate(srv *updateServer) (bool, error) {
 	if err := os.MkdirAll(th, 0o755); err != nil {
 		return false, err
 	}
-	return true, writeFileAtomic(marker, []byte(v+"\n"), 0o644)
+	return true, durable.WriteFile(marker, []byte(v+"\n"), 0o644)
 }
 
 // session is the common start of commands that need the pack and the server.

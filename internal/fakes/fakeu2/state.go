@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/carbonguard/carbonguard/internal/durable"
 )
 
 var errUnknownProduct = errors.New("Unable to identify the product")
@@ -116,7 +118,7 @@ func (c *configJSON) save() error {
 	if err := os.MkdirAll(filepath.Dir(c.path), 0o755); err != nil {
 		return err
 	}
-	return writeFileAtomic(c.path, append(b, '\n'), 0o644)
+	return durable.WriteFile(c.path, append(b, '\n'), 0o644)
 }
 
 // toolHome is ~/.wso2-updates of the user running the tool.
@@ -185,7 +187,7 @@ func (p *pack) writeChangelog(from, to int, ch changes, prefix string) (string, 
 		b.WriteString("\n")
 	}
 	path := p.path("updates/" + name)
-	return path, writeFileAtomic(path, []byte(b.String()), 0o644)
+	return path, durable.WriteFile(path, []byte(b.String()), 0o644)
 }
 
 // pendingState is the stash for a run stopped by conflicts (exit 3).
@@ -220,7 +222,7 @@ func (p *pack) savePending(ps *pendingState) error {
 		return err
 	}
 	b, _ := json.MarshalIndent(ps, "", "  ")
-	return writeFileAtomic(filepath.Join(p.stateDir(), "pending.json"), b, 0o644)
+	return durable.WriteFile(filepath.Join(p.stateDir(), "pending.json"), b, 0o644)
 }
 
 func (p *pack) clearPending() error {
@@ -229,37 +231,4 @@ func (p *pack) clearPending() error {
 		return nil
 	}
 	return err
-}
-
-func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }

@@ -178,18 +178,22 @@ func runCheck(c *cli.Context, e *env) error {
 	return nil
 }
 
-// dProps reads -D key=value flags into script arguments and a property map.
+// dProps reads the -D key=value flags (the flag's value is key=value; a
+// leading -D is tolerated) into script arguments and a property map. The
+// flag always needs a value: a bare key, which Carbon would read as "true"
+// (pack.ParseSysProp), is refused as a likely mistake.
 func dProps(kvs []string) ([]string, map[string]string, error) {
 	var args []string
 	props := map[string]string{}
 	for _, kv := range kvs {
-		k, v, ok := strings.Cut(kv, "=")
+		k, v, _ := strings.Cut(kv, "=")
 		k = strings.TrimPrefix(strings.TrimSpace(k), "-D")
-		if !ok || k == "" {
+		p, ok := pack.ParseSysProp("-D"+k+"="+v, pack.ReadByCarbonMain)
+		if !ok || !strings.Contains(kv, "=") {
 			return nil, nil, usagef("-D %q: write -D key=value, e.g. -D portOffset=2", kv)
 		}
-		props[k] = v
-		args = append(args, "-D"+k+"="+v)
+		props[p.Key] = p.Value
+		args = append(args, "-D"+p.Key+"="+p.Value)
 	}
 	return args, props, nil
 }

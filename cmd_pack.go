@@ -36,14 +36,9 @@ over [server] offset, as in Carbon).
 			if format != "text" && format != "json" {
 				return usagef("--format %q: use text or json", format)
 			}
-			props := map[string]string{}
-			for _, kv := range c.StringSlice("D") {
-				k, v, ok := strings.Cut(kv, "=")
-				k = strings.TrimPrefix(strings.TrimSpace(k), "-D")
-				if !ok || k == "" {
-					return usagef("-D %q: write -D key=value, e.g. -D portOffset=2", kv)
-				}
-				props[k] = v
+			_, props, err := dProps(c.StringSlice("D"))
+			if err != nil {
+				return err
 			}
 			if c.Args().Len() > 0 {
 				return usagef("pack takes no arguments (got %q); name the home with --home", c.Args().First())

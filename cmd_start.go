@@ -244,7 +244,7 @@ func (e *env) serverSession(c *cli.Context, launching bool) (*startSession, erro
 	if err != nil {
 		return nil, usagef("carbonguard.toml [start] or flags: %v", err)
 	}
-	p, err := pack.OpenWith(home, pack.Options{SysProps: wrapper.SysProps(args), Logger: log})
+	p, err := pack.OpenWith(home, pack.Options{SysProps: pack.ScriptArgProps(args), Logger: log})
 	if err != nil {
 		return nil, err
 	}

@@ -22,6 +22,12 @@
 // ([server] offset or carbon.xml Ports/Offset; -DportOffset wins) to every
 // listener. Every value carries the file and line it came from.
 //
+// The startup script's launch command is part of the model: Launch gives
+// its words and lines, SplitWords splits such a line (or JAVA_OPTS) into
+// words, and ParseSysProp is the one parser of -Dkey[=value] words, with
+// the rule of the program that reads them (a bare -Dkey is "" to the JVM,
+// "true" to Carbon's Main).
+//
 // Bad input (invalid TOML or XML, a non-integer offset, a directory that is
 // not a pack, an unreadable file) comes back as a typed error naming the
 // file and line. The package never writes to the pack and never panics on

@@ -610,8 +610,8 @@ func hostHeap(f *Facts) (xms, xmx *hostHeapFlag, explicit bool, memOpts, memFrom
 		}
 		return sizedMax
 	}
-	scan(shellWords(memOpts), memFrom)
-	if scan(shellWords(f.Start.JavaOpts), "JAVA_OPTS") {
+	scan(pack.SplitWords(memOpts), memFrom)
+	if scan(pack.SplitWords(f.Start.JavaOpts), "JAVA_OPTS") {
 		explicit = true
 	}
 	return xms, xmx, explicit, memOpts, memFrom

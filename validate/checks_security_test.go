@@ -203,35 +203,6 @@ func TestEnabledProtocols(t *testing.T) {
 	}
 }
 
-func TestScriptLaunchFindsTheJavaLine(t *testing.T) {
-	script := `#!/bin/sh
-java_version=$("$JAVACMD" -version 2>&1 | awk -F '"' '/version/ {print $2}')
-while [ "$status" = "$START_EXIT_STATUS" ]
-do
-    $JAVACMD \
-    $JVM_MEM_OPTS \
-    $JAVA_OPTS \
-    -Dhttpclient.hostnameVerifier="DefaultAndLocalhost" \
-    -Dconf.location="$CARBON_HOME/repository/conf"\
-    org.wso2.carbon.bootstrap.Bootstrap $*
-    status=$?
-done
-`
-	words := scriptLaunch(script)
-	require.NotEmpty(t, words)
-	assert.Equal(t, "$JAVACMD", words[0].word)
-	assert.Equal(t, 5, words[0].line)
-	var found bool
-	for _, w := range words {
-		if w.word == "-Dhttpclient.hostnameVerifier=DefaultAndLocalhost" {
-			found = true
-			assert.Equal(t, 8, w.line)
-		}
-		assert.NotEqual(t, "$*", w.word, "stops at the main class")
-	}
-	assert.True(t, found)
-}
-
 func TestSystemPropsPrecedence(t *testing.T) {
 	f := fixtureFacts(t, fixture{Facts: func(t *testing.T, f *Facts) {
 		f.Start.JavaOpts = "-Dhttpclient.hostnameVerifier=Strict"

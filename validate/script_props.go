@@ -2,7 +2,6 @@ package validate
 
 import (
 	"path/filepath"
-	"strings"
 
 	"github.com/carbonguard/carbonguard/pack"
 )
@@ -43,20 +42,26 @@ type PropOccurrence struct {
 // effective value of a key is its last occurrence.
 func SystemProps(f *Facts) []PropOccurrence {
 	var out []PropOccurrence
+	// JVM options (before the main class) and script arguments (after
+	// it) are read by different programs, which differ on a bare -Dkey
+	// (pack.ParseSysProp).
 	add := func(args []string, src PropSource, pos pack.Position) {
+		r := pack.ReadByJVM
+		if src == PropStartArgs || src == PropUserArgs {
+			r = pack.ReadByCarbonMain
+		}
 		for _, a := range args {
-			if k, v, ok := parseDArg(a); ok {
-				out = append(out, PropOccurrence{Key: k, Value: v, Source: src, Pos: pos})
+			if p, ok := pack.ParseSysProp(a, r); ok {
+				out = append(out, PropOccurrence{Key: p.Key, Value: p.Value, Source: src, Pos: pos})
 			}
 		}
 	}
-	memOpts := shellWords(f.Start.JVMMemOpts)
-	javaOpts := shellWords(f.Start.JavaOpts)
-	script := ""
+	memOpts := pack.SplitWords(f.Start.JVMMemOpts)
+	javaOpts := pack.SplitWords(f.Start.JavaOpts)
+	var launch []pack.LaunchWord
 	if f.Pack != nil {
-		script = f.Pack.ScriptText()
+		launch = f.Pack.Launch()
 	}
-	launch := scriptLaunch(script)
 	if launch == nil {
 		// No script text (missing script): keep the documented order.
 		add(memOpts, PropJVMMemOpts, pack.Position{})
@@ -70,12 +75,12 @@ func SystemProps(f *Facts) []PropOccurrence {
 	}
 	for _, tok := range launch {
 		switch {
-		case tok.word == "$JVM_MEM_OPTS" || tok.word == "${JVM_MEM_OPTS}":
+		case tok.Word == "$JVM_MEM_OPTS" || tok.Word == "${JVM_MEM_OPTS}":
 			add(memOpts, PropJVMMemOpts, pack.Position{})
-		case tok.word == "$JAVA_OPTS" || tok.word == "${JAVA_OPTS}":
+		case tok.Word == "$JAVA_OPTS" || tok.Word == "${JAVA_OPTS}":
 			add(javaOpts, PropJavaOpts, pack.Position{})
 		default:
-			add([]string{tok.word}, PropScript, pack.Position{File: rel, Line: tok.line})
+			add([]string{tok.Word}, PropScript, pack.Position{File: rel, Line: tok.Line})
 		}
 	}
 	add(f.Start.ScriptArgs, PropStartArgs, pack.Position{})
@@ -94,103 +99,4 @@ func EffectiveProp(props []PropOccurrence, key string) (winner PropOccurrence, a
 		return PropOccurrence{}, nil, false
 	}
 	return all[len(all)-1], all, true
-}
-
-// parseDArg reads "-Dkey=value" (value unquoted); "-Dkey" alone sets the
-// empty string. Other arguments are ignored.
-func parseDArg(a string) (key, value string, ok bool) {
-	if !strings.HasPrefix(a, "-D") || len(a) < 3 {
-		return "", "", false
-	}
-	k, v, _ := strings.Cut(a[2:], "=")
-	return k, unquote(v), k != ""
-}
-
-func unquote(s string) string {
-	if len(s) >= 2 && (s[0] == '"' && s[len(s)-1] == '"' || s[0] == '\'' && s[len(s)-1] == '\'') {
-		return s[1 : len(s)-1]
-	}
-	return s
-}
-
-type scriptWord struct {
-	word string
-	line int
-}
-
-// scriptLaunch finds the stock script's launch command (the line starting
-// with $JAVACMD, continued with backslashes) and returns its words with
-// their line numbers, up to the main class. It returns nil when there is
-// none.
-func scriptLaunch(text string) []scriptWord {
-	if text == "" {
-		return nil
-	}
-	lines := strings.Split(text, "\n")
-	for i := 0; i < len(lines); i++ {
-		t := strings.TrimSpace(lines[i])
-		if !strings.HasPrefix(t, "$JAVACMD ") && t != "$JAVACMD \\" && t != "$JAVACMD" && !strings.HasPrefix(t, `"$JAVACMD" `) && !strings.HasPrefix(t, "exec $JAVACMD") {
-			continue
-		}
-		// A version probe ("$JAVACMD" -version) is not the launch.
-		if strings.Contains(t, "-version") {
-			continue
-		}
-		var words []scriptWord
-		for j := i; j < len(lines); j++ {
-			l := strings.TrimRight(lines[j], " \t\r")
-			cont := strings.HasSuffix(l, "\\")
-			l = strings.TrimSuffix(l, "\\")
-			for _, w := range shellWords(l) {
-				words = append(words, scriptWord{word: w, line: j + 1})
-				if strings.HasPrefix(w, "org.wso2.") && !strings.HasPrefix(w, "-") {
-					return words // the main class: what follows is $*
-				}
-			}
-			if !cont {
-				break
-			}
-		}
-		return words
-	}
-	return nil
-}
-
-// shellWords splits a command line on blanks, keeping quoted parts
-// together and dropping the quotes (no expansion is attempted).
-func shellWords(s string) []string {
-	var out []string
-	var cur strings.Builder
-	inWord := false
-	var quote byte
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case quote != 0:
-			if c == quote {
-				quote = 0
-			} else {
-				cur.WriteByte(c)
-			}
-		case c == '"' || c == '\'':
-			quote, inWord = c, true
-		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
-			if inWord {
-				out = append(out, cur.String())
-				cur.Reset()
-				inWord = false
-			}
-		case c == '\\' && i+1 < len(s):
-			i++
-			cur.WriteByte(s[i])
-			inWord = true
-		default:
-			cur.WriteByte(c)
-			inWord = true
-		}
-	}
-	if inWord {
-		out = append(out, cur.String())
-	}
-	return out
 }

@@ -231,25 +231,6 @@ func ScriptArgs(o Options) ([]string, error) {
 	return args, nil
 }
 
-// SysProps are the system properties a list of script arguments sets, as
-// Carbon's Main reads them (-Dkey=value; a bare -Dkey is "true"); the last
-// occurrence wins. pack.OpenWith takes them (e.g. portOffset).
-func SysProps(args []string) map[string]string {
-	m := map[string]string{}
-	for _, a := range args {
-		kv, ok := strings.CutPrefix(a, "-D")
-		if !ok || kv == "" {
-			continue
-		}
-		k, v, has := strings.Cut(kv, "=")
-		if !has {
-			v = "true"
-		}
-		m[k] = v
-	}
-	return m
-}
-
 func checkPropKey(k string) error {
 	if k == "" {
 		return fmt.Errorf("a property with an empty name")

@@ -58,9 +58,3 @@ func TestScriptArgs(t *testing.T) {
 		})
 	}
 }
-
-func TestSysProps(t *testing.T) {
-	t.Parallel()
-	got := SysProps([]string{"-DportOffset=1", "-Dsetup", "-DportOffset=3", "notaprop", "-D", "-Da=b=c"})
-	assert.Equal(t, map[string]string{"portOffset": "3", "setup": "true", "a": "b=c"}, got)
-}

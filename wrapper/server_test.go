@@ -43,7 +43,7 @@ func newServer(t *testing.T, tp *testpack.Pack, o Options) *Server {
 	t.Helper()
 	args, err := ScriptArgs(o)
 	require.NoError(t, err)
-	p, err := pack.OpenWith(tp.Home, pack.Options{SysProps: SysProps(args)})
+	p, err := pack.OpenWith(tp.Home, pack.Options{SysProps: pack.ScriptArgProps(args)})
 	require.NoError(t, err)
 	s, err := New(p, o)
 	require.NoError(t, err)

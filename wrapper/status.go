@@ -136,7 +136,10 @@ func packAsRunning(p *pack.Pack, pid int) (*pack.Pack, error) {
 	if err != nil {
 		return p, err
 	}
-	props := SysProps(strings.Split(strings.TrimRight(string(b), "\x00"), "\x00"))
+	// The whole command line, JVM options and script arguments: a
+	// -DportOffset among the script arguments, where carbonguard puts it,
+	// comes last and wins, as in Carbon.
+	props := pack.ScriptArgProps(strings.Split(strings.TrimRight(string(b), "\x00"), "\x00"))
 	off, ok := props["portOffset"]
 	if !ok || off == p.SysProps["portOffset"] {
 		return p, nil

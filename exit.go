@@ -147,7 +147,7 @@ func classify(err error) int {
 		return exitCorrupt
 	case errors.As(err, new(*archive.IncompleteError)):
 		return exitIncomplete
-	case errors.As(err, new(*archive.NotFoundError)), errors.As(err, new(*archive.UsageError)):
+	case errors.As(err, new(*archive.NotFoundError)), errors.As(err, new(*archive.UsageError)), errors.As(err, new(*archive.UnstorableError)):
 		return exitUsage
 	case errors.Is(err, archive.ErrBusy):
 		return exitLocked
@@ -172,6 +172,9 @@ func hint(err error) string {
 	var notPack *pack.NotAPackError
 	if errors.As(err, &notPack) {
 		return "point --home (or $CARBON_HOME) at the product's home directory, the one holding bin/ and repository/ (MI: conf/)"
+	}
+	if errors.As(err, new(*archive.UnstorableError)) {
+		return "exclude them (snapshot create --exclude PATH, or [snapshot] exclude in carbonguard.toml; a whole restore keeps the live ones), or make them readable; nothing was written"
 	}
 	type hinter interface{ Hint() string }
 	var h hinter

@@ -31,7 +31,7 @@ func benchTree(b *testing.B) (string, int64) {
 	benchOnce.Do(func() {
 		if root := os.Getenv("CARBONGUARD_BENCH_TREE"); root != "" {
 			benchPath = root
-			benchSize, _, benchErr = estimate(context.Background(), benchPath, nil)
+			benchSize, _, _, benchErr = scan(context.Background(), benchPath, nil)
 			return
 		}
 		dir, err := os.MkdirTemp("", "cg-bench-*")
@@ -44,7 +44,7 @@ func benchTree(b *testing.B) (string, int64) {
 			return
 		}
 		benchPath = benchRoot
-		benchSize, _, benchErr = estimate(context.Background(), benchPath, nil)
+		benchSize, _, _, benchErr = scan(context.Background(), benchPath, nil)
 	})
 	if benchErr != nil {
 		b.Fatal(benchErr)

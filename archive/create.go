@@ -91,9 +91,12 @@ func (s *Store) Create(ctx context.Context, root string, o CreateOptions) (*Mani
 		unlock()
 	}()
 
-	totalBytes, totalFiles, err := estimate(ctx, root, exclude)
+	totalBytes, totalFiles, problems, err := scan(ctx, root, exclude)
 	if err != nil {
-		return nil, fmt.Errorf("snapshot of %s: %w", root, err)
+		return nil, s.createError(root, err)
+	}
+	if len(problems) > 0 {
+		return nil, &UnstorableError{Root: root, Entries: problems}
 	}
 	if err := s.checkSpace(tmp, comp, totalBytes, totalFiles); err != nil {
 		return nil, err
@@ -117,10 +120,13 @@ func (s *Store) Create(ctx context.Context, root string, o CreateOptions) (*Mani
 	}
 	a := &archiver{
 		out: newSink(zw), h: sha256.New(),
-		links: map[string]string{}, inodes: map[[2]uint64]int{},
-		prog: newProgress("create", o.Progress, totalBytes, totalFiles),
+		inodes: map[[2]uint64]int{},
+		prog:   newProgress("create", o.Progress, totalBytes, totalFiles),
 	}
 	werr := walkTree(ctx, root, exclude, func(n *node) error {
+		if n.listErr != nil {
+			return n.listErr
+		}
 		if err := a.add(n); err != nil {
 			return err
 		}
@@ -147,9 +153,6 @@ func (s *Store) Create(ctx context.Context, root string, o CreateOptions) (*Mani
 	if werr != nil {
 		return nil, s.createError(root, werr)
 	}
-	if uerr := checkLinks(a.links); uerr != nil {
-		return nil, uerr
-	}
 	testHook("create:archived", "")
 	m.Entries, m.Files, m.Bytes, m.ArchiveSize = a.entries, a.files, a.bytes, cw.n
 	if err := durable.WriteJSON(filepath.Join(tmp, manifestName), m, 0o600); err != nil {
@@ -173,9 +176,8 @@ func (s *Store) createError(root string, err error) error {
 	if errors.Is(err, unix.ENOSPC) {
 		return &InsufficientSpaceError{Dir: s.dir, What: "snapshot", Need: -1, Free: 0}
 	}
-	var ue *UnsafeEntryError
 	var ce *ChangedError
-	if errors.As(err, &ue) || errors.As(err, &ce) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	if errors.As(err, &ce) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
 	return fmt.Errorf("snapshot of %s: %w", root, err)
@@ -254,7 +256,6 @@ type archiver struct {
 	hdr     bytes.Buffer
 	h       hash.Hash
 	entries []Entry
-	links   map[string]string // symlinks, for the escape check
 	inodes  map[[2]uint64]int // first entry index of multiply-linked files
 	files   int
 	bytes   int64
@@ -273,12 +274,9 @@ func (a *archiver) add(n *node) error {
 		e.Type, hdr.Typeflag = TypeDir, tar.TypeDir
 		hdr.Name += "/"
 	case unix.S_IFLNK:
-		if len(n.link) > 0 && n.link[0] == '/' {
-			return &UnsafeEntryError{Path: n.rel, Reason: "symlink to " + n.link + " is absolute (it must stay inside the tree)"}
-		}
+		// Stored as the link it is, wherever it points: never followed.
 		e.Type, e.Link = TypeSymlink, n.link
 		hdr.Typeflag, hdr.Linkname = tar.TypeSymlink, n.link
-		a.links[n.rel] = n.link
 	case unix.S_IFREG:
 		a.files++
 		if n.st.Nlink > 1 {
@@ -306,10 +304,8 @@ func (a *archiver) add(n *node) error {
 		a.entries = append(a.entries, e)
 		a.prog.add(0, 1)
 		return nil
-	case unix.S_IFSOCK:
-		return nil // a live socket cannot be archived (tar skips them too)
-	default:
-		return &UnsafeEntryError{Path: n.rel, Reason: "device file or FIFO: snapshots hold only directories, files and symlinks; exclude it"}
+	default: // scan refused the tree already; the type changed since
+		return &ChangedError{Path: n.rel, What: "became a " + unstorable(n)}
 	}
 	if n.rel == "." {
 		hdr.Name = "./"

@@ -58,6 +58,9 @@ func liveEntries(ctx context.Context, root string, exclude map[string]bool) ([]E
 	h := sha256.New()
 	buf := make([]byte, 1<<20)
 	err := walkTree(ctx, root, exclude, func(n *node) error {
+		if n.listErr != nil {
+			return n.listErr
+		}
 		sec, nsec := mtimeOf(&n.st)
 		e := Entry{Path: n.rel, Mode: Mode(n.st.Mode & 0o7777), MTime: time.Unix(sec, nsec).UTC(), UID: int(n.st.Uid), GID: int(n.st.Gid)}
 		switch n.kind() {

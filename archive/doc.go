@@ -32,12 +32,18 @@
 // io/fs, whereas verify and restore need the exact headers (mode bits,
 // nanosecond mtimes, link names) to compare with the manifest.
 //
+// Symlinks are stored as the links they are, wherever they point (into the
+// tree, at absolute paths such as repository/logs -> /var/log/wso2am,
+// dangling), as tar and restic do: Create never follows one, and Restore
+// recreates the same link. Create refuses what a snapshot cannot hold
+// (device files, FIFOs, sockets, entries it cannot read), listing every one
+// in a single UnstorableError before it archives anything.
+//
 // Archive entries are untrusted. Verify and Restore refuse absolute paths,
 // "..", entries whose parent is not a directory seen earlier in the archive
-// (so nothing is ever written through a symlink), links that resolve outside
-// the root (resolved through the archive's own symlinks), hard links to
-// anything but an earlier regular file, and device files, FIFOs and sockets.
-// Create refuses to take a snapshot it could never restore.
+// (so nothing is ever written through a symlink, wherever it points), hard
+// links to anything but an earlier regular file, and device files, FIFOs
+// and sockets.
 //
 // Restore unpacks into a staging directory beside the target (same file
 // system), hashing each file as it writes it and checking it against the

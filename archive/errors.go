@@ -3,6 +3,8 @@ package archive
 import (
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/carbonguard/carbonguard/internal/humanize"
 )
@@ -22,7 +24,7 @@ type CorruptError struct {
 func (e *CorruptError) Error() string {
 	where := "snapshot " + e.ID
 	if e.Path != "" {
-		where += ": entry " + e.Path
+		where += ": entry " + strconv.Quote(e.Path)
 	}
 	switch {
 	case e.Err != nil && e.Expected == "" && e.Got == "":
@@ -65,10 +67,9 @@ func (e *IncompleteError) Hint() string {
 
 // UnsafeEntryError is an archive or manifest entry that could write outside
 // the restore root or create something a snapshot never holds: an absolute
-// path, "..", a link escaping the root, a device file, a write through a
-// symlink. It is wrapped in a CorruptError for verify and restore, and
-// returned as is by Create when the live tree holds such a link (a snapshot
-// that could never be restored is not taken).
+// path, "..", a device file, a write through a symlink. It is wrapped in a
+// CorruptError for verify and restore. (Symlinks themselves may point
+// anywhere: they are restored as links and nothing is written through them.)
 type UnsafeEntryError struct {
 	Path   string
 	Reason string
@@ -80,7 +81,45 @@ func (e *UnsafeEntryError) Error() string {
 
 // Hint suggests what to do.
 func (e *UnsafeEntryError) Hint() string {
-	return fmt.Sprintf("snapshots refuse links that leave the tree and special files; exclude it (snapshot create --exclude %s, or [snapshot] exclude in carbonguard.toml: a restore then keeps the live one), or make it a relative link inside the tree", e.Path)
+	return "do not restore this snapshot: its archive or manifest was crafted or damaged; restore an older snapshot that verifies"
+}
+
+// UnstorableError lists every entry of a tree that a snapshot cannot hold:
+// device files, FIFOs and sockets (a restore never creates them), and files
+// or directories that cannot be read. Create finds them all in its walk,
+// before it archives anything, and refuses the snapshot: the caller
+// excludes them (a whole restore then carries the live ones over) or fixes
+// their permissions. It is a usage error, not a failure of the store.
+type UnstorableError struct {
+	Root    string
+	Entries []Unstorable // in walk order
+}
+
+// Unstorable is one entry a snapshot cannot hold and why.
+type Unstorable struct {
+	Path   string `json:"path"` // relative to the root
+	Reason string `json:"reason"`
+}
+
+func (e *UnstorableError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "snapshot of %s refused: %d %s cannot be stored:", strconv.Quote(e.Root), len(e.Entries), plural(len(e.Entries), "entry", "entries"))
+	for _, u := range e.Entries {
+		fmt.Fprintf(&b, "\n  %s: %s", strconv.Quote(u.Path), u.Reason)
+	}
+	return b.String()
+}
+
+// Hint suggests what to do.
+func (e *UnstorableError) Hint() string {
+	return "exclude them from the snapshot (a whole restore keeps the live ones), or make them readable; nothing was written"
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 // ChangedError means a file changed while Create read it; the snapshot was
@@ -91,7 +130,7 @@ type ChangedError struct {
 }
 
 func (e *ChangedError) Error() string {
-	return fmt.Sprintf("%s changed while it was being read (%s); the snapshot was abandoned", e.Path, e.What)
+	return fmt.Sprintf("%s changed while it was being read (%s); the snapshot was abandoned", strconv.Quote(e.Path), e.What)
 }
 
 // Hint suggests what to do.

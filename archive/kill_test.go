@@ -3,6 +3,7 @@ package archive
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -32,6 +33,16 @@ func TestMain(m *testing.M) {
 }
 
 func helperMain(mode string) int {
+	if mode == "scan" {
+		_, _, problems, err := scan(context.Background(), os.Getenv("CG_ROOT"), nil)
+		if err != nil {
+			fmt.Println("error:", err)
+			return 1
+		}
+		out, _ := json.Marshal(problems)
+		fmt.Println(string(out))
+		return 0
+	}
 	pause := func() {
 		fmt.Println("paused")
 		time.Sleep(time.Hour) // the parent kills us here

@@ -2,6 +2,7 @@ package archive
 
 import (
 	"path"
+	"strconv"
 	"strings"
 )
 
@@ -38,65 +39,6 @@ func parentOf(p string) string {
 	return "."
 }
 
-// maxLinkHops matches Linux's limit on symlinks followed in one lookup.
-const maxLinkHops = 40
-
-// checkLinks refuses symlinks whose target leaves the root, resolving
-// through the other symlinks of the same tree (a lexical check alone would
-// pass "a -> ." plus "b -> a/.."). It needs the whole set, so it runs after
-// the last entry; nothing is ever written through a symlink meanwhile, so a
-// refused tree has written nothing outside its staging directory.
-func checkLinks(links map[string]string) *UnsafeEntryError {
-	for p, target := range links {
-		if reason := escapes(links, p, target); reason != "" {
-			return &UnsafeEntryError{Path: p, Reason: "symlink to " + target + " " + reason}
-		}
-	}
-	return nil
-}
-
-// escapes resolves target as seen from the symlink at p and says why it
-// leaves the root, or "" when it stays inside.
-func escapes(links map[string]string, p, target string) string {
-	if strings.HasPrefix(target, "/") {
-		return "is absolute (it must stay inside the tree)"
-	}
-	var stack []string
-	if dir := parentOf(p); dir != "." {
-		stack = strings.Split(dir, "/")
-	}
-	queue := strings.Split(target, "/")
-	hops := 0
-	for len(queue) > 0 {
-		c := queue[0]
-		queue = queue[1:]
-		switch c {
-		case "", ".":
-			continue
-		case "..":
-			if len(stack) == 0 {
-				return "leaves the tree"
-			}
-			stack = stack[:len(stack)-1]
-			continue
-		}
-		stack = append(stack, c)
-		t, ok := links[strings.Join(stack, "/")]
-		if !ok {
-			continue
-		}
-		if hops++; hops > maxLinkHops {
-			return "resolves through too many symlinks"
-		}
-		if strings.HasPrefix(t, "/") {
-			return "leads through an absolute symlink " + strings.Join(stack, "/") + " -> " + t
-		}
-		stack = stack[:len(stack)-1]
-		queue = append(strings.Split(t, "/"), queue...)
-	}
-	return ""
-}
-
 // under reports whether p is prefix or below it (both relative, clean).
 func under(p, prefix string) bool {
 	return prefix == "." || p == prefix || strings.HasPrefix(p, prefix+"/")
@@ -123,4 +65,6 @@ type UsageError struct {
 
 func (e *UsageError) Error() string { return e.What + " " + quote(e.Value) + ": " + e.Why }
 
-func quote(s string) string { return `"` + s + `"` }
+// quote quotes a name for a message: control bytes, NULs and bytes that are
+// not UTF-8 are escaped, never printed raw.
+func quote(s string) string { return strconv.Quote(s) }

@@ -173,6 +173,7 @@ func planRestore(m *Manifest, target string, o RestoreOptions) (*restorePlan, er
 	default:
 		return nil, fmt.Errorf("restore target %s: %w", target, err)
 	}
+	carried := map[string]bool{} // keeps that come from the manifest's excludes
 	if len(pl.paths) == 0 && pl.targetExists && len(m.Exclude) > 0 {
 		// Paths left out of the snapshot when it was made are not the
 		// snapshot's to replace: a whole-tree restore carries the live ones
@@ -187,6 +188,7 @@ func planRestore(m *Manifest, target string, o RestoreOptions) (*restorePlan, er
 		for _, x := range excl {
 			if !slices.Contains(keep, x) {
 				keep = append(keep, x)
+				carried[x] = true
 			}
 		}
 	}
@@ -213,16 +215,31 @@ func planRestore(m *Manifest, target string, o RestoreOptions) (*restorePlan, er
 	}
 	if len(pl.paths) == 0 {
 		for _, k := range keep {
+			// An excluded path below a link (repository/logs/audit under
+			// repository/logs -> /var/log/wso2am) was never in the tree: the
+			// walk does not follow links. Carrying it over would move
+			// something through a link; the snapshot's own link, restored as
+			// it is, already covers it.
+			if carried[k] && !snapshotParentsAreDirs(m, index, k) {
+				continue
+			}
+			switch _, state := liveParents(target, k); {
+			case state == parentMissing:
+				continue // absent live: the snapshot's copy, if any, is restored
+			case state == parentNotDir && carried[k]:
+				continue
+			case state == parentNotDir:
+				if err := checkLiveParents(target, k); err != nil {
+					return nil, err
+				}
+			}
 			var st unix.Stat_t
 			if err := unix.Lstat(filepath.Join(target, k), &st); err != nil {
 				continue // absent live: the snapshot's copy, if any, is restored
 			}
-			if err := checkLiveParents(target, k); err != nil {
-				return nil, err
-			}
 			for a := parentOf(k); a != "."; a = parentOf(a) {
 				if i, ok := index[a]; ok && m.Entries[i].Type != TypeDir {
-					return nil, fmt.Errorf("cannot keep %s: %s is a %s in the snapshot, not a directory", k, a, m.Entries[i].Type)
+					return nil, fmt.Errorf("cannot keep %s: %s is a %s in the snapshot, not a directory", quote(k), quote(a), m.Entries[i].Type)
 				}
 			}
 			pl.kept = append(pl.kept, k)
@@ -282,16 +299,49 @@ func planRestore(m *Manifest, target string, o RestoreOptions) (*restorePlan, er
 // checkLiveParents refuses a live path reached through a symlink or a
 // non-directory: a rename there would land outside the tree.
 func checkLiveParents(target, p string) error {
-	for a := parentOf(p); a != "."; a = parentOf(a) {
-		var st unix.Stat_t
-		if err := unix.Lstat(filepath.Join(target, a), &st); err != nil {
-			return fmt.Errorf("%s: its parent %s is missing from the live tree; restore the parent instead", p, a)
-		}
-		if st.Mode&unix.S_IFMT != unix.S_IFDIR {
-			return fmt.Errorf("%s: its parent %s in the live tree is not a directory (a symlink?); restore the parent instead", p, a)
-		}
+	switch a, state := liveParents(target, p); state {
+	case parentMissing:
+		return fmt.Errorf("%s: its parent %s is missing from the live tree; restore the parent instead", quote(p), quote(a))
+	case parentNotDir:
+		return fmt.Errorf("%s: its parent %s in the live tree is not a directory (a symlink?); restore the parent instead", quote(p), quote(a))
 	}
 	return nil
+}
+
+const (
+	parentsOK = iota
+	parentMissing
+	parentNotDir
+)
+
+// liveParents looks at the parents of p in the live tree, from the top, and
+// returns the first that is missing or not a real directory.
+func liveParents(target, p string) (string, int) {
+	var parents []string
+	for a := parentOf(p); a != "."; a = parentOf(a) {
+		parents = append(parents, a)
+	}
+	for _, a := range slices.Backward(parents) {
+		var st unix.Stat_t
+		if err := unix.Lstat(filepath.Join(target, a), &st); err != nil {
+			return a, parentMissing
+		}
+		if st.Mode&unix.S_IFMT != unix.S_IFDIR {
+			return a, parentNotDir
+		}
+	}
+	return "", parentsOK
+}
+
+// snapshotParentsAreDirs reports whether every parent of p that the
+// snapshot holds is a directory there.
+func snapshotParentsAreDirs(m *Manifest, index map[string]int, p string) bool {
+	for a := parentOf(p); a != "."; a = parentOf(a) {
+		if i, ok := index[a]; ok && m.Entries[i].Type != TypeDir {
+			return false
+		}
+	}
+	return true
 }
 
 // dropNested removes paths that lie below another path of the list.

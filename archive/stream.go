@@ -14,10 +14,11 @@ import (
 
 // validateManifest checks a manifest before any of its archive is read:
 // every path clean and relative, no duplicates, the root first, every parent
-// a directory listed earlier, hard links pointing at an earlier regular file,
-// only known types, and no symlink resolving outside the root. Since the
-// archive must then match the manifest entry by entry, the archive is held
-// to the same rules.
+// a directory listed earlier (so nothing is ever written through a
+// symlink), hard links pointing at an earlier regular file, and only known
+// types. Symlinks may point anywhere: they are restored as the links they
+// are. Since the archive must then match the manifest entry by entry, the
+// archive is held to the same rules.
 func validateManifest(m *Manifest) error {
 	corrupt := func(path, why string) error {
 		return &CorruptError{ID: m.ID, Path: path, Field: "manifest", Err: errors.New(why)}
@@ -29,7 +30,6 @@ func validateManifest(m *Manifest) error {
 		return corrupt("", "the first entry must be the root directory \".\"")
 	}
 	kinds := make(map[string]string, len(m.Entries))
-	links := map[string]string{}
 	for i := range m.Entries {
 		e := &m.Entries[i]
 		if u := checkRel(e.Path); u != nil {
@@ -39,7 +39,7 @@ func validateManifest(m *Manifest) error {
 			return corrupt(e.Path, "listed twice")
 		}
 		if e.Path != "." && kinds[parentOf(e.Path)] != TypeDir {
-			return unsafe(&UnsafeEntryError{Path: e.Path, Reason: "its parent " + parentOf(e.Path) + " is not a directory listed before it (a write through a symlink?)"})
+			return unsafe(&UnsafeEntryError{Path: e.Path, Reason: "its parent " + quote(parentOf(e.Path)) + " is not a directory listed before it (a write through a symlink?)"})
 		}
 		if e.Mode > 0o7777 {
 			return corrupt(e.Path, "mode out of range")
@@ -54,21 +54,17 @@ func validateManifest(m *Manifest) error {
 			if e.Link == "" {
 				return corrupt(e.Path, "symlink without a target")
 			}
-			links[e.Path] = e.Link
 		case TypeHardlink:
 			if u := checkRel(e.Link); u != nil || e.Link == "." {
-				return unsafe(&UnsafeEntryError{Path: e.Path, Reason: "hard link to " + e.Link + " outside the tree"})
+				return unsafe(&UnsafeEntryError{Path: e.Path, Reason: "hard link to " + quote(e.Link) + " outside the tree"})
 			}
 			if kinds[e.Link] != TypeFile {
-				return unsafe(&UnsafeEntryError{Path: e.Path, Reason: "hard link to " + e.Link + ", which is not a regular file listed before it"})
+				return unsafe(&UnsafeEntryError{Path: e.Path, Reason: "hard link to " + quote(e.Link) + ", which is not a regular file listed before it"})
 			}
 		default:
 			return unsafe(&UnsafeEntryError{Path: e.Path, Reason: "type " + strconv.Quote(e.Type) + " is not allowed (devices, FIFOs and sockets never are)"})
 		}
 		kinds[e.Path] = e.Type
-	}
-	if u := checkLinks(links); u != nil {
-		return unsafe(u)
 	}
 	return nil
 }

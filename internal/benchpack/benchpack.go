@@ -251,3 +251,40 @@ func (g *gen) db(scale float64) error {
 	}
 	return f.Close()
 }
+
+// GenerateEntries writes a tree of about n entries under dir (created if
+// needed), for the memory benchmarks: directories of 100 small files each,
+// the way a pack with many deployed artefacts or tenants looks, with a
+// symlink in every directory. Contents are a few hundred bytes, so the
+// entry count, not the byte count, dominates.
+func GenerateEntries(dir string, n int) error {
+	const perDir = 100
+	g := &gen{rnd: rand.New(rand.NewPCG(7, uint64(n))), root: dir}
+	body := make([]byte, 0, 1024)
+	for i, made := 0, 0; made < n; i++ {
+		d := filepath.Join(dir, fmt.Sprintf("repository/tenants/%03d/artifacts%04d", i/100, i))
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return err
+		}
+		made++
+		for k := 0; k < perDir-1 && made < n; k++ {
+			body = body[:0]
+			body = fmt.Appendf(body, "<artifact id=\"%d-%d\" version=\"1.0.%d\">\n", i, k, g.rnd.IntN(9))
+			for r := range 2 + g.rnd.IntN(6) {
+				body = fmt.Appendf(body, "  <property name=\"p%d\" value=\"%x\"/>\n", r, g.rnd.Uint64())
+			}
+			body = append(body, "</artifact>\n"...)
+			if err := os.WriteFile(filepath.Join(d, fmt.Sprintf("artifact-%03d.xml", k)), body, 0o644); err != nil {
+				return err
+			}
+			made++
+		}
+		if made < n {
+			if err := os.Symlink("artifact-000.xml", filepath.Join(d, "current.xml")); err != nil {
+				return err
+			}
+			made++
+		}
+	}
+	return nil
+}

@@ -1,4 +1,5 @@
-// Command benchpack writes the benchmark pack: benchpack DIR [SCALE].
+// Command benchpack writes the benchmark pack: benchpack DIR [SCALE], or a
+// tree of N small entries for the memory benchmark: benchpack -entries N DIR.
 package main
 
 import (
@@ -11,23 +12,39 @@ import (
 )
 
 func main() {
+	args := os.Args[1:]
+	if len(args) == 3 && args[0] == "-entries" {
+		n, err := strconv.Atoi(args[1])
+		if err != nil || n <= 0 || strings.HasPrefix(args[2], "-") {
+			usage()
+		}
+		if err := benchpack.GenerateEntries(args[2], n); err != nil {
+			fmt.Fprintln(os.Stderr, "benchpack:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	// A flag is never a directory: "benchpack --help" must not write 750 MB
 	// into ./--help.
-	if len(os.Args) < 2 || len(os.Args) > 3 || strings.HasPrefix(os.Args[1], "-") {
-		fmt.Fprintln(os.Stderr, "usage: benchpack DIR [SCALE]   (SCALE 1.0 = about 750 MB)")
-		os.Exit(2)
+	if len(args) < 1 || len(args) > 2 || strings.HasPrefix(args[0], "-") {
+		usage()
 	}
 	scale := 1.0
-	if len(os.Args) == 3 {
-		v, err := strconv.ParseFloat(os.Args[2], 64)
+	if len(args) == 2 {
+		v, err := strconv.ParseFloat(args[1], 64)
 		if err != nil || v <= 0 {
-			fmt.Fprintf(os.Stderr, "benchpack: bad scale %q\n", os.Args[2])
+			fmt.Fprintf(os.Stderr, "benchpack: bad scale %q\n", args[1])
 			os.Exit(2)
 		}
 		scale = v
 	}
-	if err := benchpack.Generate(os.Args[1], scale); err != nil {
+	if err := benchpack.Generate(args[0], scale); err != nil {
 		fmt.Fprintln(os.Stderr, "benchpack:", err)
 		os.Exit(1)
 	}
+}
+
+func usage() {
+	fmt.Fprintln(os.Stderr, "usage: benchpack DIR [SCALE]   (SCALE 1.0 = about 750 MB)\n       benchpack -entries N DIR   (N small files and links, for memory benchmarks)")
+	os.Exit(2)
 }

@@ -99,6 +99,18 @@ func (p *Pack) readLegacy() error {
 			lc.values[k] = v
 		}
 	}
+	// axis2.xml's http/https receivers are the gateway's pass-through
+	// listeners only when their class says so; the servlet transport's
+	// receivers (a Traffic Manager's axis2.xml) are Tomcat's connectors.
+	for _, r := range []string{"http", "https"} {
+		if c := p.legacyValue("axis2/axis2.xml:/axisconfig/transportReceiver[@name='" + r + "']/@class"); c.Set() && !passThroughClass(c.String()) {
+			for k := range lc.values {
+				if strings.HasPrefix(k, "transport.passthru_"+r+".") {
+					delete(lc.values, k)
+				}
+			}
+		}
+	}
 	// Tomcat connectors: the SSL one is transport.https, the other transport.http.
 	if d, err := p.XML("tomcat/catalina-server.xml"); err == nil {
 		for i, c := range d.FindAll("/Server/Service/Connector") {
@@ -286,11 +298,26 @@ func (p *Pack) legacyPorts() {
 		add("servlet-https", "Tomcat HTTPS", "", 9443, false, true)
 	}
 	if p.Product == APIM || exists(p.Home+"/repository/conf/axis2/axis2.xml") {
-		if v := p.Value("axis2/axis2.xml:/axisconfig/transportReceiver[@name='http']/parameter[@name='port']"); v.Set() {
-			add("passthru-http", "Gateway HTTP (pass-through)", v.Key, 8280, true, true)
-		}
-		if v := p.Value("axis2/axis2.xml:/axisconfig/transportReceiver[@name='https']/parameter[@name='port']"); v.Set() {
-			add("passthru-https", "Gateway HTTPS (pass-through)", v.Key, 8243, false, true)
+		// Only pass-through (or NIO) receivers are listeners of their own:
+		// Carbon's servlet transport receivers
+		// (org.wso2.carbon.core.transports.http.Http(s)TransportListener, the
+		// kernel's and the Traffic Manager's axis2.xml) are Tomcat's
+		// 9763/9443 connectors, already in the table.
+		for _, r := range []struct {
+			recv, name, svc string
+			def             int
+			plain           bool
+		}{
+			{"http", "passthru-http", "Gateway HTTP (pass-through)", 8280, true},
+			{"https", "passthru-https", "Gateway HTTPS (pass-through)", 8243, false},
+		} {
+			class := p.Value("axis2/axis2.xml:/axisconfig/transportReceiver[@name='" + r.recv + "']/@class")
+			if !class.Set() || !passThroughClass(class.String()) {
+				continue
+			}
+			if v := p.Value("axis2/axis2.xml:/axisconfig/transportReceiver[@name='" + r.recv + "']/parameter[@name='port']"); v.Set() {
+				add(r.name, r.svc, v.Key, r.def, r.plain, true)
+			}
 		}
 	}
 	if p.Product == APIM {

@@ -35,8 +35,12 @@ var versionTxtRE = regexp.MustCompile(`v?([0-9]+\.[0-9]+\.[0-9]+)`)
 // maxConfigSize bounds what Open reads from any one file of the pack.
 const maxConfigSize = 16 << 20
 
+// distScripts are the scripts that name a distribution.
+var distScripts = map[string]string{"gateway": "gateway.sh", "control-plane": "api-cp.sh", "traffic-manager": "traffic-manager.sh", "all-in-one": "api-manager.sh"}
+
 // state is what Open read, kept behind Pack's methods.
 type state struct {
+	distFrom string         // what named the distribution, for NodeEvidence
 	cfg      *tomlConfig    // deployment.toml; nil for the legacy layout
 	defs     *defaultSet    // nil for the legacy layout
 	inferred map[string]any // keys infer.json sets from explicit trigger values
@@ -167,6 +171,9 @@ func (p *Pack) detectProduct() []string {
 		if m := productCodeRE.FindStringSubmatch(code); m != nil {
 			p.ProductCode, p.Version = code, m[2]
 			p.Product, p.Distribution = productFromCode(m[1])
+			if p.Distribution != "" {
+				p.st.distFrom = "updates/product.txt: " + code
+			}
 		} else {
 			p.warnf("updates/product.txt:1: %q is not <product>-<x.y.z> (u2 would fail with \"Unable to identify the product\"); restore the file from the distribution", firstLine(code))
 		}
@@ -233,6 +240,7 @@ func (p *Pack) setDist(prod Product, dist string) {
 	}
 	if p.Product == prod && p.Distribution == "" {
 		p.Distribution = dist
+		p.st.distFrom = "the startup script bin/" + distScripts[dist]
 	}
 }
 
@@ -491,51 +499,6 @@ func scalarString(v any) string {
 		return strconv.FormatFloat(t, 'f', -1, 64)
 	}
 	return fmt.Sprint(v)
-}
-
-// detectRole sets Role (APIM's effective server_role) and Node.
-func (p *Pack) detectRole() {
-	if p.Product != APIM {
-		return
-	}
-	if p.Layout == LayoutTOML {
-		v := p.Value("server.server_role")
-		if s, ok := v.Raw.(string); ok {
-			p.Role = s
-			if v.Externalised {
-				p.warnf("%s: [server] server_role = %q cannot be evaluated (%s); defaults are those of role %q", v.Pos, s, firstNonEmpty(v.Problem, "externalised"), s)
-			}
-		}
-	}
-	if p.Role == "" {
-		p.Role = "default"
-	}
-	switch p.Distribution {
-	case "gateway", "control-plane", "traffic-manager":
-		p.Node = p.Distribution
-		return
-	}
-	switch p.Role {
-	case "default", "":
-		p.Node = "all-in-one"
-	case "gateway-worker":
-		p.Node = "gateway"
-	case "control-plane":
-		p.Node = "control-plane"
-	case "traffic-manager":
-		p.Node = "traffic-manager"
-	case "api-key-manager", "api-key-manager-deprecated":
-		p.Node = "key-manager"
-	case "api-publisher":
-		p.Node = "publisher"
-	case "api-devportal":
-		p.Node = "devportal"
-	default:
-		p.Node = p.Role
-		if externalRE.MatchString(p.Role) {
-			p.Node = "unknown"
-		}
-	}
 }
 
 func firstNonEmpty(a, b string) string {

@@ -46,9 +46,21 @@ var (
 		{name: "thrift-receiver-ssl", service: "Thrift event receiver SSL", key: "transport.thrift.receiver.sslPort", base: 7711, enable: "transport.thrift.receiver.enable", enDef: false, optional: true},
 		{name: "amqp", service: "Embedded message broker AMQP (throttle decisions, notifications)", key: "broker.transport.amqp.default_connection.port", base: 5672, plain: true},
 		{name: "amqp-ssl", service: "Embedded message broker AMQP over SSL", key: "broker.transport.amqp.ssl_connection.port", base: 8672},
-		{name: "websocket", service: "WebSocket API inbound endpoint (ws)", key: "apim.ws.port", base: 9099, plain: true, follow: "synapse_properties.'inbound.port.offset.enable'"},
-		{name: "websocket-secure", service: "WebSocket API inbound endpoint (wss)", key: "apim.wss.port", base: 8099, follow: "synapse_properties.'inbound.port.offset.enable'"},
-		{name: "websub-https", service: "WebSub/webhooks event receiver (https)", key: "apim.webhooks.https.port", base: 8021, follow: "synapse_properties.'inbound.port.offset.enable'", optional: true},
+		// [apim.ws] / [apim.wss] enable (4.7 default.json; docs-apim
+		// "Configuring Transport Level Security": "Disabling the WebSocket
+		// Transport").
+		{name: "websocket", service: "WebSocket API inbound endpoint (ws)", key: "apim.ws.port", base: 9099, plain: true, enable: "apim.ws.enable", enDef: true, follow: "synapse_properties.'inbound.port.offset.enable'"},
+		{name: "websocket-secure", service: "WebSocket API inbound endpoint (wss)", key: "apim.wss.port", base: 8099, enable: "apim.wss.enable", enDef: true, follow: "synapse_properties.'inbound.port.offset.enable'"},
+		// The WebSub/webhooks inbound endpoints (WebhookServer,
+		// SecureWebhookServer) arrived with APIM 4.0. The https port has a
+		// key; the http one is known only as 9021 from the stock
+		// [[apim.gateway.environment]] websub_event_receiver_http_endpoint
+		// (the facts name no key for it), switched off with
+		// [apim.webhooks.http] enable = false (docs-apim "Configuring
+		// Transport Level Security").
+		{name: "websub-http", service: "WebSub/webhooks event receiver (http)", base: 9021, plain: true, enable: "apim.webhooks.http.enable", enDef: true, follow: "synapse_properties.'inbound.port.offset.enable'",
+			onlyIf: func(p *Pack) bool { return p.Value("apim.webhooks.https.port").Set() }},
+		{name: "websub-https", service: "WebSub/webhooks event receiver (https)", key: "apim.webhooks.https.port", base: 8021, enable: "apim.webhooks.https.enable", enDef: true, follow: "synapse_properties.'inbound.port.offset.enable'", optional: true},
 	}
 	isPorts = []portDef{
 		{name: "embedded-ldap", service: "Embedded LDAP (ApacheDS) user store", key: "carbon.xml:/Server/Ports/EmbeddedLDAP/LDAPServerPort", base: 10389, plain: true, enable: "embedded_ldap.enable", enDef: true},
@@ -146,6 +158,7 @@ func quoteRaw(v any) string {
 func (p *Pack) computePorts() {
 	if p.Layout == LayoutLegacy {
 		p.legacyPorts()
+		p.applyNodeListeners()
 		return
 	}
 	var defs []portDef
@@ -167,7 +180,7 @@ func (p *Pack) computePorts() {
 			continue
 		}
 		pt := Port{Name: d.name, Service: d.service, Key: d.key, Base: d.base, Source: SourceDefault, Plain: d.plain, Enabled: true}
-		if !strings.Contains(d.key, ":/") {
+		if d.key != "" && !strings.Contains(d.key, ":/") {
 			v := p.Value(d.key)
 			if d.optional && !v.Set() {
 				continue
@@ -197,6 +210,7 @@ func (p *Pack) computePorts() {
 		pt.Port = pt.Base + pt.Offset
 		p.Ports = append(p.Ports, pt)
 	}
+	p.applyNodeListeners()
 }
 
 // servletSwitch applies the switches that remove the Tomcat HTTP connector:

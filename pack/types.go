@@ -95,6 +95,19 @@ type Port struct {
 	Pos     Position `json:"pos,omitempty"`
 	Enabled bool     `json:"enabled"` // false when the listener is switched off (e.g. JMX rmi_server_start = false)
 	Plain   bool     `json:"plain"`   // true for a plaintext (non-TLS) listener
+	// Unsure is set when the node's role may or may not open this listener
+	// (WSO2's sources do not say, or the role is unknown): why. Checks
+	// report Unknown, never a failure, about such a listener.
+	Unsure string `json:"unsure,omitempty"`
+}
+
+// ClosedPort is a listener of the product that this node's role does not
+// open.
+type ClosedPort struct {
+	Name    string `json:"name"`
+	Service string `json:"service"`
+	Port    int    `json:"port"` // where it would listen
+	Why     string `json:"why"`
 }
 
 // Pack is a product home as read by Open. It is a snapshot of what was on
@@ -106,11 +119,22 @@ type Pack struct {
 	Version      string  `json:"version,omitempty"`      // "4.2.0"
 	Distribution string  `json:"distribution,omitempty"` // APIM 4.5+: all-in-one, control-plane, gateway, traffic-manager
 	Role         string  `json:"role,omitempty"`         // effective [server] server_role (APIM), e.g. "default", "gateway-worker"
-	// Node is what the APIM node does, from the distribution (4.5+) or else
-	// the role: all-in-one, control-plane, gateway, traffic-manager,
-	// key-manager, publisher, devportal. Empty for IS, MI and the kernel.
-	Node   string `json:"node,omitempty"`
-	Layout Layout `json:"layout"`
+	// Profile is the -Dprofile the JVM gets (Options.SysProps), "" when none.
+	Profile string `json:"profile,omitempty"`
+	// Node is what the APIM node does (NodeAllInOne, NodeGateway, ...,
+	// NodeUnknown), derived from every source there is: the distribution,
+	// -Dprofile, profile optimisation, [server] server_role, the webapps
+	// present and, on Carbon 4.4, axis2.xml's transport receivers. Empty for
+	// IS, MI and the kernel.
+	Node string `json:"node,omitempty"`
+	// NodeSource names the source that decided Node (NodeFromDistribution,
+	// NodeFromProfile, ...); "" when Node is unknown.
+	NodeSource string `json:"node_source,omitempty"`
+	// NodeEvidence is what each source said, strongest first.
+	NodeEvidence []NodeEvidence `json:"node_evidence,omitempty"`
+	// NodeConflict says why Node is unknown.
+	NodeConflict string `json:"node_conflict,omitempty"`
+	Layout       Layout `json:"layout"`
 	// UpdateLevel is updates/config.json "update-level"; -1 when the tool ran
 	// but never updated, and also -1 with UpdateLevelKnown false when the file
 	// or the key is absent.
@@ -123,8 +147,13 @@ type Pack struct {
 	ConfigFile       string `json:"config_file,omitempty"` // absolute path of deployment.toml; "" for the legacy layout
 	// Offset is the effective port offset: -DportOffset (SysProps) wins over
 	// [server] offset / carbon.xml Ports/Offset.
-	Offset Value  `json:"offset"`
-	Ports  []Port `json:"ports"`
+	Offset Value `json:"offset"`
+	// Ports are the listeners this node opens (or, where WSO2's sources do
+	// not establish it for the node's role, may open: Port.Unsure).
+	Ports []Port `json:"ports"`
+	// Closed are the product's listeners this node's role does not open,
+	// with the reason.
+	Closed []ClosedPort `json:"closed_ports,omitempty"`
 	// SysProps are the -D system properties Open was told the JVM will get
 	// (Options.SysProps); they take part in effective values such as the offset.
 	SysProps map[string]string `json:"sys_props,omitempty"`

@@ -153,7 +153,25 @@ func FirewallPorts(p *pack.Pack) []pack.Port {
 	return out
 }
 
-// netEnabled lists the listeners the server will open.
+// netUnsure turns a failure about a listener the node's role may not open
+// into Unknown: a listener carbonguard cannot show the node opens never
+// fails a check (its Unsure says why).
+func netUnsure(r Result, pts ...pack.Port) Result {
+	if r.Status != Fail {
+		return r
+	}
+	for _, pt := range pts {
+		if pt.Unsure != "" {
+			r.Status = Unknown
+			r.Reason = pt.Name + ": " + pt.Unsure
+			return r
+		}
+	}
+	return r
+}
+
+// netEnabled lists the listeners the server will open (or, marked Unsure,
+// may open).
 func netEnabled(p *pack.Pack) []pack.Port {
 	var out []pack.Port
 	for _, pt := range p.Ports {
@@ -249,8 +267,8 @@ func checkPortRange(f *Facts) []Result {
 			continue
 		}
 		if pt.Port < 1 || pt.Port > 65535 {
-			out = append(out, netPortResult(Fail, pt, fmt.Sprintf("%s would listen on %s, outside 1-65535: the bind fails at start",
-				pt.Service, netDescribe(pt))))
+			out = append(out, netUnsure(netPortResult(Fail, pt, fmt.Sprintf("%s would listen on %s, outside 1-65535: the bind fails at start",
+				pt.Service, netDescribe(pt))), pt))
 			continue
 		}
 		ok = append(ok, pt)
@@ -262,6 +280,17 @@ func checkPortRange(f *Facts) []Result {
 		out = append([]Result{r}, out...)
 	}
 	return out
+}
+
+// netNodeText names the node for messages: "gateway node", "API Manager node".
+func netNodeText(p *pack.Pack) string {
+	switch {
+	case p.Node == pack.NodeUnknown:
+		return "node (role unknown)"
+	case p.Node != "":
+		return p.Node + " node"
+	}
+	return "node"
 }
 
 func netOffsetText(p *pack.Pack) string {
@@ -321,7 +350,7 @@ func checkDuplicatePorts(f *Facts) []Result {
 				break
 			}
 		}
-		out = append(out, netPortResult(Fail, cite, fmt.Sprintf("port %d is used by %d listeners: %s", n, len(pts), strings.Join(names, "; "))))
+		out = append(out, netUnsure(netPortResult(Fail, cite, fmt.Sprintf("port %d is used by %d listeners: %s", n, len(pts), strings.Join(names, "; "))), pts...))
 	}
 	if len(out) == 0 {
 		out = append(out, Result{Status: Pass, Subject: "effective port table",
@@ -371,7 +400,7 @@ func checkPortsInUse(f *Facts) []Result {
 			out = append(out, r)
 			continue
 		}
-		out = append(out, netPortResult(Fail, pt, msg))
+		out = append(out, netUnsure(netPortResult(Fail, pt, msg), pt))
 	}
 	if checked > 0 && !netAny(out, Fail) && !netAny(out, Unknown) {
 		out = append(out, Result{Status: Pass, Subject: "listening sockets",
@@ -449,8 +478,8 @@ func checkPrivilegedPorts(f *Facts) []Result {
 			out = append(out, netPortResult(Pass, pt, fmt.Sprintf("%s uses privileged port %s; the server would run as root, "+
 				"which can bind it (running as root is judged by CG-SEC-090)", pt.Service, netDescribe(pt))))
 		default:
-			out = append(out, netPortResult(Fail, pt, fmt.Sprintf("%s is configured for privileged port %s, but the server "+
-				"would run as %s, which cannot bind ports below 1024", pt.Service, netDescribe(pt), who)))
+			out = append(out, netUnsure(netPortResult(Fail, pt, fmt.Sprintf("%s is configured for privileged port %s, but the server "+
+				"would run as %s, which cannot bind ports below 1024", pt.Service, netDescribe(pt), who)), pt))
 		}
 	}
 	return out
@@ -682,16 +711,30 @@ func checkFirewallList(f *Facts) []Result {
 		}
 		return out
 	}
-	var parts []string
+	var parts, maybe []string
 	for _, pt := range known {
 		kind := "TLS"
 		if pt.Plain {
 			kind = "plain"
 		}
+		if pt.Unsure != "" {
+			maybe = append(maybe, fmt.Sprintf("%d/tcp %s [%s]", pt.Port, pt.Service, kind))
+			continue
+		}
 		parts = append(parts, fmt.Sprintf("%d/tcp %s [%s]", pt.Port, pt.Service, kind))
 	}
-	r := Result{Status: Fail, Subject: "firewall", Key: p.Offset.Key, Value: netOffsetText(p), Source: p.Offset.Source, Pos: p.Offset.Pos,
-		Message: fmt.Sprintf("ports to open for the %d enabled listeners (offset %s): %s", len(known), netOffsetText(p), strings.Join(parts, "; "))}
+	msg := fmt.Sprintf("ports to open for the %d enabled listeners of this %s (offset %s): %s", len(parts), netNodeText(p), netOffsetText(p), strings.Join(parts, "; "))
+	if len(maybe) > 0 {
+		msg += fmt.Sprintf("; only if this node opens them (WSO2's sources do not establish it for its role): %s", strings.Join(maybe, "; "))
+	}
+	if len(p.Closed) > 0 {
+		var closed []string
+		for _, c := range p.Closed {
+			closed = append(closed, fmt.Sprint(c.Port))
+		}
+		msg += fmt.Sprintf("; not opened by this node's role: %s", strings.Join(closed, ", "))
+	}
+	r := Result{Status: Fail, Subject: "firewall", Key: p.Offset.Key, Value: netOffsetText(p), Source: p.Offset.Source, Pos: p.Offset.Pos, Message: msg}
 	return append([]Result{r}, out...)
 }
 
@@ -724,6 +767,7 @@ func checkCrossPackPorts(f *Facts) []Result {
 		compared++
 		var clashes []string
 		var first pack.Port
+		var involved []pack.Port
 		for _, qt := range netEnabled(q) {
 			why := netPortUnknown(q, qt)
 			if why == "" && q.Offset.Externalised {
@@ -739,12 +783,13 @@ func checkCrossPackPorts(f *Facts) []Result {
 					first = pt
 				}
 				clashes = append(clashes, fmt.Sprintf("%d (%s here, %s there)", qt.Port, pt.Name, qt.Name))
+				involved = append(involved, pt, qt)
 			}
 		}
 		if len(clashes) > 0 {
 			r := netPortResult(Fail, first, fmt.Sprintf("%d port(s) clash with %s (offset %s): %s", len(clashes), q.Home, netOffsetText(q), strings.Join(clashes, ", ")))
 			r.Subject = "ports shared with " + q.Home
-			out = append(out, r)
+			out = append(out, netUnsure(r, involved...))
 		} else {
 			out = append(out, Result{Status: Pass, Subject: "ports vs " + q.Home,
 				Message: fmt.Sprintf("no effective port is shared with %s (offset %s here, %s there)", q.Home, netOffsetText(p), netOffsetText(q))})

@@ -41,12 +41,29 @@ func init() {
 			ID: "CG-SEC-030", Title: "Weak TLS protocols (TLSv1, TLSv1.1) are enabled", Category: "transport", Severity: High,
 			Rationale: "TLS 1.0 and 1.1 are deprecated (RFC 8996) and broken by known attacks. The product defaults still enable them: " +
 				"the Tomcat HTTPS connector (+TLSv1,+TLSv1.1,+TLSv1.2), the gateway pass-through HTTPS listener (TLSv1,TLSv1.1,TLSv1.2), " +
-				"the event receiver (binary transport) and the embedded broker's AMQP SSL port (TLSv1).",
+				"the WebSocket wss endpoint (TLSv1.1,TLSv1.2), the event receiver (binary transport), the embedded broker's AMQP SSL " +
+				"port (TLSv1), and the Micro Integrator's pass-through listener and management API (TLSv1,TLSv1.1,TLSv1.2). Every TLS " +
+				"listener the node opens is judged; one without a protocol list gets the JDK's defaults. A weak protocol the JDK itself " +
+				"refuses (jdk.tls.disabledAlgorithms in its java.security) is reported by CG-SEC-031 instead.",
 			Remediation: "Allow only TLSv1.2 and TLSv1.3: [transport.https.properties] protocols = \"+TLSv1.2,+TLSv1.3\"; " +
 				"[transport.passthru_https.listener.parameters] HttpsProtocols = \"TLSv1.2,TLSv1.3\"; [transport.receiver] " +
-				"ssl_enabled_protocols = [\"TLSv1.2\",\"TLSv1.3\"]; the AMQP ssl_connection protocols likewise; Carbon 4.4: " +
-				"sslEnabledProtocols=\"TLSv1.2\" on the 9443 connector in catalina-server.xml.",
+				"ssl_enabled_protocols = [\"TLSv1.2\",\"TLSv1.3\"]; [apim.wss] ssl_enabled_protocols = \"TLSv1.2,TLSv1.3\"; the AMQP " +
+				"ssl_connection protocols likewise; Micro Integrator: [transport.https] listener.parameter.HttpsProtocols and " +
+				"[internal_api_ssl_config] parameter.httpsProtocols; Carbon 4.4: sslEnabledProtocols=\"TLSv1.2\" on the 9443 connector " +
+				"in catalina-server.xml and <parameter name=\"HttpsProtocols\">TLSv1.2</parameter> on axis2.xml's https receiver. A " +
+				"listener without a protocol list (WebSub's https endpoint) follows the JDK: keep TLSv1 and TLSv1.1 in its " +
+				"jdk.tls.disabledAlgorithms.",
 			Run: checkTLSProtocols,
+		},
+		Check{
+			ID: "CG-SEC-031", Title: "Weak TLS protocols configured that the JDK already refuses", Category: "transport", Severity: Low,
+			Rationale: "A listener configured for TLSv1 or TLSv1.1 on a JDK whose jdk.tls.disabledAlgorithms (conf/security/java.security) " +
+				"lists them does not negotiate them: the JDK refuses them on every socket (the default from 8u291, 11.0.11 and 16). " +
+				"The configuration is still wrong: a JDK downgrade, another JDK, or a -Djava.security.properties override that " +
+				"re-enables them brings the weak protocols back without a change to the pack.",
+			Remediation: "Remove TLSv1 and TLSv1.1 from the listener's protocol list as CG-SEC-030 describes, so that the configuration " +
+				"does not depend on the JDK's policy.",
+			Run: checkTLSProtocolsJDKRefuses,
 		},
 		Check{
 			ID: "CG-SEC-040", Title: "HTTP compression is on with a JDK affected by JDK-8189789", Category: "transport", Severity: High,
@@ -68,12 +85,14 @@ func init() {
 		},
 		Check{
 			ID: "CG-SEC-050", Title: "Plain-HTTP listeners are open", Category: "transport", Severity: Low,
-			Rationale: "The Tomcat HTTP connector (9763) and the gateway's HTTP listener (8280) accept unencrypted traffic, including " +
+			Rationale: "The Tomcat HTTP connector (9763), the gateway's HTTP listener (8280) and its ws (9099) and WebSub http (9021) " +
+				"inbound endpoints accept unencrypted traffic, including " +
 				"credentials and tokens sent by mistake. WSO2's \"Default Product Ports\" says to disable HTTP in production and expose " +
 				"only the HTTPS ports.",
 			Remediation: "APIM 4.7+: [transport.http] enable = false removes the 9763 connector; switch the gateway listener off with " +
 				"[transport.passthru_http.listener] enable = false (MI: [transport.http] listener.enable = false) where no HTTP API " +
-				"traffic is needed; otherwise block these ports at the firewall and expose only 9443/8243 (+offset).",
+				"traffic is needed, the WebSocket ws endpoint with [apim.ws] enable = false and the WebSub http endpoint with " +
+				"[apim.webhooks.http] enable = false; otherwise block these ports at the firewall and expose only 9443/8243 (+offset).",
 			Run: checkPlainHTTP,
 		},
 		Check{
@@ -364,41 +383,69 @@ func allLoopback(addrs []string) bool {
 	return true
 }
 
-// ---------------------------------------------------------------- SEC-030
+// ---------------------------------------------------------------- SEC-030/031
 
-// tlsSetting is one place where enabled TLS protocols are configured; the
-// first of keys that is set is read.
+// tlsSetting is one TLS listener and the place where its enabled protocols
+// are configured; the first of keys that is set is read. A listener that is
+// not in the node's port table (switched off, or not opened by the node's
+// role) is not judged.
 type tlsSetting struct {
 	subject string
 	keys    []string
 	tomcat  bool     // Tomcat syntax: "+TLSv1.2,-TLSv1" and "all"
 	enable  []string // switches that must all be on for the listener to exist
-	port    string   // port-table name whose Enabled decides, if any
+	port    string   // the listener's name in the port table
+	product pack.Product
 }
 
+// The listeners and their protocol keys (defaults: kernel 4.8.1, APIM
+// 3.2/4.2/4.7 and MI 4.3 default.json). WebSub's https endpoint and the
+// Carbon 4.4 pass-through listener (no HttpsProtocols in APIM 2.6's
+// axis2.xml) have no protocol key: the JDK's defaults apply.
 var tlsSettings = []tlsSetting{
-	{subject: "Tomcat HTTPS connector (console, portals, REST APIs)", keys: []string{"transport.https.properties.protocols", "transport.https.sslHostConfig.properties.protocols"}, tomcat: true},
-	{subject: "gateway pass-through HTTPS listener", keys: []string{"transport.passthru_https.listener.parameters.HttpsProtocols"}, port: "passthru-https"},
-	{subject: "event receiver (binary transport, SSL)", keys: []string{"transport.receiver.ssl_enabled_protocols", "transport.binary.receiver.sslEnabledProtocols"}},
+	{subject: "Tomcat HTTPS connector (console, portals, REST APIs)", keys: []string{"transport.https.properties.protocols", "transport.https.sslHostConfig.properties.protocols"}, tomcat: true, port: "servlet-https"},
+	{subject: "gateway pass-through HTTPS listener", keys: []string{"transport.passthru_https.listener.parameters.HttpsProtocols"}, port: "passthru-https", product: pack.APIM},
+	{subject: "Micro Integrator pass-through HTTPS listener", keys: []string{"transport.https.listener.parameter.HttpsProtocols"}, port: "passthru-https", product: pack.MI},
+	{subject: "Micro Integrator management API (internal HTTPS API)", keys: []string{"internal_api_ssl_config.parameter.httpsProtocols"}, port: "internal-https-api", product: pack.MI},
+	{subject: "event receiver (binary transport, SSL)", keys: []string{"transport.receiver.ssl_enabled_protocols", "transport.binary.receiver.sslEnabledProtocols"}, port: "binary-receiver-ssl"},
 	{subject: "embedded broker AMQP over SSL", keys: []string{"broker.transport.amqp.ssl_connection.ssl_enabled_protocols", "broker.transport.amqp.ssl_connection.protocols"},
-		enable: []string{"broker.transport.amqp.enabled", "broker.transport.amqp.ssl_connection.enabled"}},
-	{subject: "Tomcat HTTPS connector 9443 (catalina-server.xml)", keys: []string{"tomcat/catalina-server.xml:/Server/Service/Connector[@port='9443']/@sslEnabledProtocols"}},
-	{subject: "Tomcat HTTPS connector 9443 SSLHostConfig (catalina-server.xml)", keys: []string{"tomcat/catalina-server.xml:/Server/Service/Connector[@port='9443']/SSLHostConfig/@protocols"}, tomcat: true},
+		enable: []string{"broker.transport.amqp.enabled", "broker.transport.amqp.ssl_connection.enabled"}, port: "amqp-ssl"},
+	{subject: "WebSocket inbound endpoint (wss)", keys: []string{"apim.wss.ssl_enabled_protocols"}, port: "websocket-secure"},
+	{subject: "WebSub/webhooks inbound endpoint (https)", port: "websub-https"},
+	{subject: "Tomcat HTTPS connector 9443 (catalina-server.xml)", keys: []string{"tomcat/catalina-server.xml:/Server/Service/Connector[@port='9443']/@sslEnabledProtocols"}, port: "servlet-https"},
+	{subject: "Tomcat HTTPS connector 9443 SSLHostConfig (catalina-server.xml)", keys: []string{"tomcat/catalina-server.xml:/Server/Service/Connector[@port='9443']/SSLHostConfig/@protocols"}, tomcat: true, port: "servlet-https"},
 }
 
-// listenerOn is false when a switch turns the listener off.
-func listenerOn(p *pack.Pack, s tlsSetting) bool {
+// tlsApplies tells whether a setting belongs to the pack's layout and product.
+func tlsApplies(p *pack.Pack, s tlsSetting) bool {
+	if s.product != "" && s.product != p.Product {
+		return false
+	}
+	if len(s.keys) == 0 {
+		return true
+	}
+	legacyKey := strings.Contains(s.keys[0], ":/")
+	if p.Layout == pack.LayoutLegacy && !legacyKey {
+		// On Carbon 4.4 the TOML names are answered from the XML only for
+		// the pass-through listener; the Tomcat connector has its own rows.
+		return s.port == "passthru-https"
+	}
+	return legacyKey == (p.Layout == pack.LayoutLegacy)
+}
+
+// listenerOn is false when a switch turns the listener off or the node does
+// not open it.
+func listenerOn(p *pack.Pack, s tlsSetting) (pack.Port, bool) {
 	for _, k := range s.enable {
 		if b, ok := valueBool(p.Value(k)); ok && !b {
-			return false
+			return pack.Port{}, false
 		}
 	}
-	if s.port != "" {
-		if pt, ok := p.Port(s.port); ok && !pt.Enabled {
-			return false
-		}
+	pt, ok := p.Port(s.port)
+	if !ok || !pt.Enabled {
+		return pt, false
 	}
-	return true
+	return pt, true
 }
 
 var weakProtocols = []string{"SSLv2", "SSLv3", "TLSv1", "TLSv1.1"}
@@ -435,51 +482,140 @@ func enabledProtocols(list string, tomcat bool) []string {
 	return out
 }
 
-func checkTLSProtocols(f *Facts) []Result {
+// tlsEval is what one TLS listener enables.
+type tlsEval struct {
+	setting  tlsSetting
+	port     pack.Port
+	value    pack.Value
+	jdkOnly  bool     // no protocol list: the JDK's defaults apply
+	enabled  []string // configured protocols
+	accepted []string // weak protocols the JDK does not refuse (or whose refusal is not known)
+	refused  []string // weak protocols the JDK's policy refuses
+	unknown  *Result  // externalised list
+}
+
+// tlsEvaluate judges every TLS listener the node opens against the JDK's
+// jdk.tls.disabledAlgorithms.
+func tlsEvaluate(f *Facts) []tlsEval {
 	p := f.Pack
-	var out []Result
+	var out []tlsEval
 	for _, s := range tlsSettings {
-		legacyKey := strings.Contains(s.keys[0], ":/")
-		if legacyKey != (p.Layout == pack.LayoutLegacy) {
+		if !tlsApplies(p, s) {
 			continue
 		}
-		var v pack.Value
+		pt, on := listenerOn(p, s)
+		if !on {
+			continue
+		}
+		e := tlsEval{setting: s, port: pt}
 		for _, k := range s.keys {
-			if v = p.Value(k); v.Set() {
+			if e.value = p.Value(k); e.value.Set() {
 				break
 			}
 		}
-		if !v.Set() || !listenerOn(p, s) {
-			continue
-		}
-		if v.Externalised {
-			r := externalisedResult(v, "the enabled protocols")
+		if !e.value.Set() {
+			if len(s.keys) > 0 && p.Layout == pack.LayoutLegacy && s.port != "passthru-https" {
+				continue // another row of the same connector reads it
+			}
+			e.jdkOnly = true
+			e.value = pack.Value{Key: "(no protocol setting)", Source: pack.SourceDefault, Pos: pt.Pos}
+			if len(s.keys) > 0 {
+				e.value.Key = s.keys[0]
+			}
+			// The JDK's defaults: TLSv1 and TLSv1.1 are enabled unless its
+			// policy disables them (JDK 8 to 17 server defaults).
+			e.enabled = []string{"TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"}
+		} else if e.value.Externalised {
+			r := externalisedResult(e.value, "the enabled protocols")
 			r.Subject = s.subject
-			out = append(out, r)
+			e.unknown = &r
+			out = append(out, e)
 			continue
+		} else {
+			e.enabled = enabledProtocols(valueText(e.value), s.tomcat)
 		}
-		enabled := enabledProtocols(valueText(v), s.tomcat)
-		var weak []string
 		for _, w := range weakProtocols {
-			for _, e := range enabled {
-				if strings.EqualFold(e, w) {
-					weak = append(weak, e)
+			for _, en := range e.enabled {
+				if !strings.EqualFold(en, w) {
+					continue
+				}
+				if refused, _ := jdkRefuses(f.Host.Java, en); refused {
+					e.refused = append(e.refused, en)
+				} else {
+					e.accepted = append(e.accepted, en)
 				}
 			}
 		}
-		if len(weak) > 0 {
-			r := resultAt(Fail, v, fmt.Sprintf("enables %s; allow only TLSv1.2 and TLSv1.3", strings.Join(weak, " and ")))
-			r.Subject = s.subject
+		out = append(out, e)
+	}
+	return out
+}
+
+func (e tlsEval) result(st Status, msg string) Result {
+	r := resultAt(st, e.value, msg)
+	r.Subject = fmt.Sprintf("%s, port %d", e.setting.subject, e.port.Port)
+	return netUnsure(r, e.port)
+}
+
+func checkTLSProtocols(f *Facts) []Result {
+	var out []Result
+	j := f.Host.Java
+	for _, e := range tlsEvaluate(f) {
+		switch {
+		case e.unknown != nil:
+			out = append(out, *e.unknown)
+		case e.jdkOnly && !j.SecurityKnown:
+			r := e.result(Unknown, "no protocol list is configured: the JDK's defaults apply")
+			r.Reason = jdkPolicyText(j)
 			out = append(out, r)
-			continue
+		case len(e.accepted) > 0:
+			what := "enables " + strings.Join(e.accepted, " and ")
+			if e.jdkOnly {
+				what = "has no protocol list, and the JDK's defaults enable " + strings.Join(e.accepted, " and ")
+			}
+			msg := what + "; allow only TLSv1.2 and TLSv1.3"
+			if !j.SecurityKnown {
+				msg += " (" + jdkPolicyText(j) + ", so whether the JDK refuses them is not known)"
+			} else {
+				msg += " (the JDK's jdk.tls.disabledAlgorithms in " + j.SecurityFile + " does not refuse them)"
+			}
+			out = append(out, e.result(Fail, msg))
+		default:
+			msg := "enables " + strings.Join(e.enabled, ", ")
+			if e.jdkOnly {
+				msg = "no protocol list: the JDK's defaults apply, and its policy refuses " + strings.Join(e.refused, ", ")
+			} else if len(e.refused) > 0 {
+				msg += "; the JDK refuses " + strings.Join(e.refused, ", ") + " (see CG-SEC-031)"
+			}
+			out = append(out, e.result(Pass, msg))
 		}
-		r := resultAt(Pass, v, "enables "+strings.Join(enabled, ", "))
-		r.Subject = s.subject
-		out = append(out, r)
 	}
 	if len(out) == 0 {
-		return []Result{{Status: Unknown, Message: "no TLS protocol setting of this product was found",
-			Reason: fmt.Sprintf("none of the protocol keys carbonguard knows is set or defaulted for %s %s; the JDK's defaults apply", p.Product, p.Version)}}
+		return []Result{{Status: NotApplicable, Message: "this node opens no TLS listener whose protocols carbonguard knows how to read"}}
+	}
+	return out
+}
+
+func checkTLSProtocolsJDKRefuses(f *Facts) []Result {
+	var out []Result
+	j := f.Host.Java
+	if !j.SecurityKnown {
+		return []Result{{Status: Unknown, Subject: "JDK TLS policy", Message: "the JDK's TLS policy is not known; weak protocols are judged by CG-SEC-030",
+			Reason: jdkPolicyText(j)}}
+	}
+	for _, e := range tlsEvaluate(f) {
+		if e.unknown != nil || e.jdkOnly {
+			continue
+		}
+		if len(e.refused) > 0 {
+			out = append(out, e.result(Fail, fmt.Sprintf("enables %s, which the JDK already refuses (%s): harmless while that policy holds, but a JDK change or a -Djava.security.properties override brings them back",
+				strings.Join(e.refused, " and "), jdkPolicyText(j))))
+			continue
+		}
+		out = append(out, e.result(Pass, "enables no protocol the JDK refuses"))
+	}
+	if len(out) == 0 {
+		return []Result{{Status: NotApplicable, Message: "no TLS listener of this node configures a protocol list"}}
 	}
 	return out
 }
@@ -606,8 +742,12 @@ func checkCompressionTLS(f *Facts) []Result {
 
 func checkPlainHTTP(f *Facts) []Result {
 	var out []Result
+	// Only the listeners the node opens are in the table: a Traffic
+	// Manager's missing 8280, a control plane's missing 9099, are not judged.
 	for _, pt := range f.Pack.Ports {
-		if pt.Name != "servlet-http" && pt.Name != "passthru-http" {
+		switch pt.Name {
+		case "servlet-http", "passthru-http", "websocket", "websub-http":
+		default:
 			continue
 		}
 		r := Result{Subject: fmt.Sprintf("port %d", pt.Port), Key: pt.Key, Value: fmt.Sprint(pt.Base), Source: pt.Source, Pos: pt.Pos}
@@ -618,10 +758,10 @@ func checkPlainHTTP(f *Facts) []Result {
 			r.Status = Pass
 			r.Message = fmt.Sprintf("%s is switched off", pt.Service)
 		}
-		out = append(out, r)
+		out = append(out, netUnsure(r, pt))
 	}
 	if len(out) == 0 {
-		return []Result{{Status: Pass, Message: "the port table has no plain-HTTP listener (9763, 8280)"}}
+		return []Result{{Status: Pass, Message: "this node opens no plain-HTTP listener (9763, 8280, 9099, 9021)"}}
 	}
 	return out
 }

@@ -52,13 +52,39 @@ func init() {
 		}},
 
 		// CG-SEC-030 TLS protocols
-		fixture{ID: "CG-SEC-030", Name: "stock-defaults", Want: Fail},
+		fixture{ID: "CG-SEC-030", Name: "stock-defaults", Want: Fail, Host: jdkAcceptsWeakTLS},
+		// The stock defaults on a JDK whose policy refuses TLSv1/1.1: a low
+		// note of CG-SEC-031, not a high finding.
+		fixture{ID: "CG-SEC-030", Name: "stock-defaults-jdk-refuses", Want: Pass},
+		fixture{ID: "CG-SEC-030", Name: "stock-defaults-jdk-policy-unknown", Want: Fail, Host: func(h *Host) {
+			h.Java.SecurityKnown, h.Java.DisabledTLS, h.Java.SecurityErr = false, nil, "no java.security found"
+		}},
+		// WebSub's https endpoint has no protocol key: the JDK decides.
+		fixture{ID: "CG-SEC-030", Name: "websub-jdk-defaults-weak", Want: Fail, Host: jdkAcceptsWeakTLS, Files: toml(`[transport.https.properties]
+protocols = "+TLSv1.2,+TLSv1.3"
+[transport.passthru_https.listener.parameters]
+HttpsProtocols = "TLSv1.2,TLSv1.3"
+[transport.receiver]
+ssl_enabled_protocols = ["TLSv1.2","TLSv1.3"]
+[apim.wss]
+ssl_enabled_protocols = "TLSv1.2,TLSv1.3"
+[broker.transport.amqp.ssl_connection]
+ssl_enabled_protocols = "TLSv1.2"
+`)},
+		// A Traffic Manager opens no pass-through, wss or WebSub listener:
+		// their weak defaults are not findings there.
+		fixture{ID: "CG-SEC-030", Name: "traffic-manager-own-listeners-only", Pack: "apim-4.7-traffic-manager", Want: Pass, Host: jdkAcceptsWeakTLS, Files: map[string]string{
+			apimTOML: "[server]\nhostname = \"tm.example.com\"\n[transport.https.properties]\nprotocols = \"+TLSv1.2,+TLSv1.3\"\n[transport.receiver]\nssl_enabled_protocols = [\"TLSv1.2\"]\n[broker.transport.amqp.ssl_connection]\nssl_enabled_protocols = \"TLSv1.2\"\n",
+		}},
+		fixture{ID: "CG-SEC-030", Name: "mi-management-api", Pack: "mi-4.3", Want: Fail, Host: jdkAcceptsWeakTLS},
 		fixture{ID: "CG-SEC-030", Name: "tls12-13-everywhere", Want: Pass, Files: toml(`[transport.https.properties]
 protocols = "+TLSv1.2,+TLSv1.3"
 [transport.passthru_https.listener.parameters]
 HttpsProtocols = "TLSv1.2,TLSv1.3"
 [transport.receiver]
 ssl_enabled_protocols = ["TLSv1.2","TLSv1.3"]
+[apim.wss]
+ssl_enabled_protocols = "TLSv1.2,TLSv1.3"
 [broker.transport.amqp.ssl_connection]
 ssl_enabled_protocols = "TLSv1.2"
 `)},
@@ -71,12 +97,27 @@ ssl_enabled_protocols = ["TLSv1.2"]
 [broker.transport.amqp.ssl_connection]
 enabled = false
 `)},
-		fixture{ID: "CG-SEC-030", Name: "only-passthru-weak", Want: Fail, Files: toml(`[transport.https.properties]
+		fixture{ID: "CG-SEC-030", Name: "only-passthru-weak", Want: Fail, Host: jdkAcceptsWeakTLS, Files: toml(`[transport.https.properties]
 protocols = "+TLSv1.2"
 [transport.passthru_https.listener.parameters]
 HttpsProtocols = "TLSv1.1,TLSv1.2"
 `)},
-		fixture{ID: "CG-SEC-030", Name: "legacy-catalina", Pack: "carbon-4.4", Want: Fail},
+		fixture{ID: "CG-SEC-030", Name: "legacy-catalina", Pack: "carbon-4.4", Want: Fail, Host: jdkAcceptsWeakTLS},
+		fixture{ID: "CG-SEC-031", Name: "stock-defaults-jdk-refuses", Want: Fail},
+		fixture{ID: "CG-SEC-031", Name: "tls12-only", Want: Pass, Files: toml(`[transport.https.properties]
+protocols = "+TLSv1.2,+TLSv1.3"
+[transport.passthru_https.listener.parameters]
+HttpsProtocols = "TLSv1.2,TLSv1.3"
+[transport.receiver]
+ssl_enabled_protocols = ["TLSv1.2","TLSv1.3"]
+[apim.wss]
+ssl_enabled_protocols = "TLSv1.2,TLSv1.3"
+[broker.transport.amqp.ssl_connection]
+ssl_enabled_protocols = "TLSv1.2"
+`)},
+		fixture{ID: "CG-SEC-031", Name: "jdk-policy-unknown", Want: Unknown, Host: func(h *Host) {
+			h.Java.SecurityKnown, h.Java.DisabledTLS, h.Java.SecurityErr = false, nil, "no java.security found"
+		}},
 		fixture{ID: "CG-SEC-030", Name: "legacy-catalina-fixed", Pack: "carbon-4.4", Want: Pass, Edit: func(t *testing.T, home string) {
 			replaceIn(t, home, "repository/conf/tomcat/catalina-server.xml", `sslEnabledProtocols="TLSv1,TLSv1.1,TLSv1.2"`, `sslEnabledProtocols="TLSv1.2"`)
 		}},
@@ -101,7 +142,7 @@ HttpsProtocols = "TLSv1.1,TLSv1.2"
 		// CG-SEC-050 plain HTTP listeners
 		fixture{ID: "CG-SEC-050", Name: "stock-9763-8280", Want: Fail},
 		fixture{ID: "CG-SEC-050", Name: "apim47-http-off", Pack: "apim-4.7-gateway", Want: Pass, Files: map[string]string{
-			apimTOML: "[server]\nhostname = \"gw.example.com\"\nserver_role = \"gateway-worker\"\n\n[transport.http]\nenable = false\n\n[transport.passthru_http.listener]\nenable = false\n",
+			apimTOML: "[server]\nhostname = \"gw.example.com\"\nserver_role = \"gateway-worker\"\n\n[transport.http]\nenable = false\n\n[transport.passthru_http.listener]\nenable = false\n\n[apim.ws]\nenable = false\n\n[apim.webhooks.http]\nenable = false\n",
 		}},
 
 		// CG-SEC-060 default credentials

@@ -92,6 +92,12 @@ type JavaRuntime struct {
 	Major      int    // 8, 11, 17, 21 ...
 	Vendor     string // "IBM" for IBM J9, "" otherwise
 	VersionErr string // why the version could not be read
+	// DisabledTLS are the protocols the JDK's jdk.tls.disabledAlgorithms
+	// (its java.security) refuses; meaningful when SecurityKnown.
+	DisabledTLS   []string `json:",omitempty"`
+	SecurityKnown bool     `json:",omitempty"`
+	SecurityFile  string   `json:",omitempty"` // the java.security read
+	SecurityErr   string   `json:",omitempty"` // why it could not be read
 }
 
 // ListeningPort is a socket in LISTEN state.

@@ -71,9 +71,18 @@ func fakeHost() Host {
 		UID:            1000,
 		User:           "wso2carbon",
 		Env:            map[string]string{"JAVA_HOME": "/opt/java/jdk-17"},
-		Java:           JavaRuntime{Home: "/opt/java/jdk-17", Version: "17.0.15", Major: 17},
-		Mounts:         []Mount{{Device: "/dev/sda1", Dir: "/", FSType: "ext4"}},
+		Java: JavaRuntime{Home: "/opt/java/jdk-17", Version: "17.0.15", Major: 17,
+			// OpenJDK 17's own java.security refuses SSLv3, TLSv1 and TLSv1.1.
+			DisabledTLS: []string{"SSLv3", "TLSv1", "TLSv1.1"}, SecurityKnown: true, SecurityFile: "/opt/java/jdk-17/conf/security/java.security"},
+		Mounts: []Mount{{Device: "/dev/sda1", Dir: "/", FSType: "ext4"}},
 	}
+}
+
+// jdkAcceptsWeakTLS is a JDK whose jdk.tls.disabledAlgorithms (like
+// OpenJDK 8 before 8u291 and 11 before 11.0.11) still allows TLSv1 and
+// TLSv1.1.
+func jdkAcceptsWeakTLS(h *Host) {
+	h.Java.DisabledTLS = []string{"SSLv3"}
 }
 
 // copyPack copies testdata/packs/<name> into a temporary directory and

@@ -93,6 +93,7 @@ func (s SystemProbe) Probe(ctx context.Context, req ProbeRequest) Host {
 		jt = 10 * time.Second
 	}
 	h.Java = javaVersion(ctx, javaHome, jt)
+	readJavaSecurity(javaHome, &h.Java)
 
 	var listening []ListeningPort
 	for _, f := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {

@@ -231,25 +231,122 @@ func dataTableSet(p *pack.Pack) map[string]bool {
 	return out
 }
 
-// dataGatewayRule is the facts' rule for a gateway node: it does not use
-// apim_db, and uses shared_db only in multi-tenant or multi-gateway
-// deployments (apim.docs.wso2.com 4.5 "Distributed Deployment - Overview").
-func dataGatewayRule(p *pack.Pack, table string, v dataVerdict, subject string) (Result, bool) {
-	if p.Node != "gateway" {
-		return Result{}, false
-	}
+// Which databases a node uses, by its role. apim.docs.wso2.com 4.1 to 4.7,
+// "API-M Distributed Deployment - Overview", table "Databases used by API-M
+// profiles" (4.5+: "... component distributions"): the control plane and
+// the Traffic Manager use the API-M database (apim_db) and the shared
+// database (shared_db); the gateway does not use apim_db and uses shared_db
+// only "in multi-tenancy mode / in multiple gateway mode when Google
+// Analytics is used" (the registry and user store must still point
+// somewhere: the stock H2 is acceptable there). 3.2 "Understanding the
+// Distributed Deployment": the Key Manager keeps access tokens in the API-M
+// database, Publisher and Developer Portal share users and API metadata in
+// the shared database. The split user/config databases (shared_db's parts)
+// follow shared_db. The 2.6 statistics database (WSO2AM_STATS_DB) feeds the
+// analytics views of the Publisher and Store; the facts do not say any
+// other node reads it, so on a gateway, Traffic Manager or key manager it is
+// treated as not used.
+
+type dataUse int
+
+const (
+	dataUsed dataUse = iota
+	dataUnused
+	dataMaybe
+)
+
+// dataNodeUses tells whether a node of one kind uses a database table.
+func dataNodeUses(kind, table string) (dataUse, string) {
 	switch table {
 	case "apim_db":
-		r := dataResult(NotApplicable, v.cite, "a gateway node does not use apim_db")
+		if kind == pack.NodeGateway {
+			return dataUnused, "a gateway node does not use apim_db"
+		}
+	case "shared_db", "user", "config", "identity_db":
+		if kind == pack.NodeGateway {
+			return dataMaybe, "a gateway uses " + table + " only in multi-tenant or multi-gateway deployments; carbonguard cannot tell whether this one is"
+		}
+	case "stats_db":
+		switch kind {
+		case pack.NodeGateway, pack.NodeTrafficManager, pack.NodeKeyManager:
+			return dataUnused, "a " + kind + " node does not read the statistics database"
+		}
+	}
+	return dataUsed, ""
+}
+
+// dataRoleUse combines the rule over the kinds the node may be (all of its
+// candidates while the role is unknown).
+func dataRoleUse(p *pack.Pack, table string) (dataUse, string) {
+	if p.Product != pack.APIM || p.Node == "" {
+		return dataUsed, ""
+	}
+	kinds := []string{p.Node}
+	if p.Node == pack.NodeUnknown {
+		kinds = nodeCandidates(p)
+	}
+	used, unused := 0, 0
+	var why string
+	for _, k := range kinds {
+		u, w := dataNodeUses(k, table)
+		switch u {
+		case dataUsed:
+			used++
+		case dataUnused:
+			unused++
+			why = w
+		default:
+			why = w
+		}
+	}
+	switch {
+	case used == len(kinds):
+		return dataUsed, ""
+	case unused == len(kinds):
+		return dataUnused, why
+	case p.Node == pack.NodeUnknown:
+		return dataMaybe, "the node's role is unknown (" + p.NodeConflict + "); some of the roles it may have do not use this database"
+	}
+	return dataMaybe, why
+}
+
+// nodeCandidates are the kinds an unknown node may be: what its evidence
+// allows, every kind when nothing does.
+func nodeCandidates(p *pack.Pack) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, e := range p.NodeEvidence {
+		for _, k := range e.Says {
+			if !seen[k] {
+				seen[k] = true
+				out = append(out, k)
+			}
+		}
+	}
+	if len(out) == 0 {
+		return []string{pack.NodeAllInOne, pack.NodeGateway, pack.NodeTrafficManager, pack.NodeControlPlane, pack.NodeKeyManager, pack.NodePublisher, pack.NodeDevPortal}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// dataGatewayRule applies the role rule to a database judged H2 (or not):
+// a database the node does not use is not applicable; one it may not use,
+// left on H2, is unknown, never a failure.
+func dataGatewayRule(p *pack.Pack, table string, v dataVerdict, subject string) (Result, bool) {
+	use, why := dataRoleUse(p, table)
+	switch use {
+	case dataUnused:
+		r := dataResult(NotApplicable, v.cite, why)
 		r.Subject = subject
 		return r, true
-	case "shared_db":
+	case dataMaybe:
 		if !v.h2 {
 			return Result{}, false
 		}
-		r := dataResult(Unknown, v.cite, "shared_db is embedded H2 ("+v.what+")")
+		r := dataResult(Unknown, v.cite, table+" is embedded H2 ("+v.what+")")
 		r.Subject = subject
-		r.Reason = "a gateway uses shared_db only in multi-tenant or multi-gateway deployments; carbonguard cannot tell whether this one is"
+		r.Reason = why
 		return r, true
 	}
 	return Result{}, false
@@ -260,7 +357,7 @@ func dataGatewayRule(p *pack.Pack, table string, v dataVerdict, subject string) 
 func checkH2ProductDBs(f *Facts) []Result {
 	p := f.Pack
 	if p.Layout == pack.LayoutLegacy {
-		return dataLegacyH2(p)
+		return dataLegacyH2(f)
 	}
 	tables := dataTableSet(p)
 	for _, t := range dataExpectedTables(p) {
@@ -305,14 +402,19 @@ func checkH2ProductDBs(f *Facts) []Result {
 			out = append(out, r)
 		}
 	}
+	// Files of repository/conf/datasources besides the rendered
+	// master-datasources.xml hold datasources of their own.
+	extra, bad := dataExtraDatasources(f)
+	out = append(append(out, dataH2Datasources(p, extra)...), bad...)
 	if len(out) == 0 {
 		return []Result{{Status: NotApplicable, Message: fmt.Sprintf("%s defines no product database ([database.*])", p.Product)}}
 	}
 	return out
 }
 
-// dataDatasource is one <datasource> of a Carbon 4.4 master-datasources.xml.
+// dataDatasource is one <datasource> of a file of repository/conf/datasources.
 type dataDatasource struct {
+	doc         *pack.XMLDoc
 	name, jndi  string
 	url, driver string
 	urlEl       *etree.Element
@@ -320,18 +422,54 @@ type dataDatasource struct {
 	secretURL   bool
 }
 
-func dataLegacyDatasources(p *pack.Pack) (*pack.XMLDoc, []dataDatasource, error) {
-	d, err := p.XML("datasources/master-datasources.xml")
+func (ds dataDatasource) key() string { return ds.doc.File + ":" + ds.name }
+
+// dataMasterDatasources is the file every Carbon 4.4 pack has (and 3.x/4.x
+// render from deployment.toml at each start).
+const dataMasterDatasources = "datasources/master-datasources.xml"
+
+// dataLegacyDatasources reads the datasources of master-datasources.xml and
+// of every other file of repository/conf/datasources (WSO2's backup
+// guidance: "every database defined in master-datasources.xml and in any
+// other file of the datasources directory"). err is about
+// master-datasources.xml; a broken other file comes back in bad.
+func dataLegacyDatasources(f *Facts) (dss []dataDatasource, bad []Result, err error) {
+	p := f.Pack
+	d, err := p.XML(dataMasterDatasources)
 	if err != nil {
 		return nil, nil, err
 	}
+	dss = dataDatasourcesIn(d)
+	more, bad := dataExtraDatasources(f)
+	return append(dss, more...), bad, nil
+}
+
+// dataExtraDatasources reads the files of repository/conf/datasources other
+// than master-datasources.xml (Facts.DatasourceFiles): in the TOML layout
+// they are not rendered from deployment.toml and hold what they say.
+func dataExtraDatasources(f *Facts) (dss []dataDatasource, bad []Result) {
+	for _, rel := range f.DatasourceFiles {
+		if rel == dataMasterDatasources {
+			continue
+		}
+		d, err := f.Pack.XML(rel)
+		if err != nil {
+			bad = append(bad, Result{Status: Unknown, Subject: rel, Message: "the datasources of " + rel + " cannot be read", Reason: err.Error()})
+			continue
+		}
+		dss = append(dss, dataDatasourcesIn(d)...)
+	}
+	return dss, bad
+}
+
+func dataDatasourcesIn(d *pack.XMLDoc) []dataDatasource {
 	var out []dataDatasource
 	for _, ds := range d.FindAll("//datasource") {
 		ne := ds.SelectElement("name")
 		if ne == nil {
 			continue
 		}
-		x := dataDatasource{name: strings.TrimSpace(ne.Text())}
+		x := dataDatasource{doc: d, name: strings.TrimSpace(ne.Text())}
 		if j := ds.FindElement("jndiConfig/name"); j != nil {
 			x.jndi = strings.TrimSpace(j.Text())
 		}
@@ -350,17 +488,27 @@ func dataLegacyDatasources(p *pack.Pack) (*pack.XMLDoc, []dataDatasource, error)
 		}
 		out = append(out, x)
 	}
-	return d, out, nil
+	return out
 }
 
-func dataLegacyH2(p *pack.Pack) []Result {
-	d, dss, err := dataLegacyDatasources(p)
+func dataLegacyH2(f *Facts) []Result {
+	dss, bad, err := dataLegacyDatasources(f)
 	if err != nil {
 		return []Result{{Status: Unknown, Subject: "master-datasources.xml", Message: "the datasources cannot be read", Reason: err.Error()}}
 	}
+	out := dataH2Datasources(f.Pack, dss)
+	if len(out) == 0 {
+		return []Result{{Status: Unknown, Subject: "master-datasources.xml", Message: "no datasource found", Reason: "repository/conf/datasources defines no <datasource>"}}
+	}
+	return append(out, bad...)
+}
+
+// dataH2Datasources judges datasources of the XML files.
+func dataH2Datasources(p *pack.Pack, dss []dataDatasource) []Result {
 	var out []Result
 	for _, ds := range dss {
-		r := Result{Subject: "datasource " + ds.name, Key: "datasources/master-datasources.xml:" + ds.name, Value: dataShortURL(ds.url),
+		d := ds.doc
+		r := Result{Subject: "datasource " + ds.name, Key: ds.key(), Value: dataShortURL(ds.url),
 			Source: pack.SourceFile, Pos: d.Pos(ds.urlEl)}
 		switch {
 		case dataLocalDatasources[ds.name]:
@@ -368,11 +516,20 @@ func dataLegacyH2(p *pack.Pack) []Result {
 			r.Message = ds.name + " is node-local by design (local registry / broker store): H2 is expected, not flagged"
 		case ds.secretURL || externalisedText(ds.url):
 			r.Status, r.Message, r.Reason = Unknown, "whether "+ds.name+" is H2 cannot be told", "its <url> is resolved at run time"
-		case dataIsH2URL(ds.url):
+		case dataIsH2URL(ds.url) || dataIsH2Driver(ds.driver):
 			r.Status, r.Message = Fail, fmt.Sprintf("%s (%s) is embedded H2: %s", ds.name, ds.jndi, dataShortURL(ds.url))
-		case dataIsH2Driver(ds.driver):
-			r.Status, r.Message = Fail, fmt.Sprintf("%s (%s) uses the H2 driver org.h2.Driver", ds.name, ds.jndi)
-			r.Pos = d.Pos(ds.drvEl)
+			if !dataIsH2URL(ds.url) {
+				r.Message = fmt.Sprintf("%s (%s) uses the H2 driver org.h2.Driver", ds.name, ds.jndi)
+				r.Pos = d.Pos(ds.drvEl)
+			}
+			if table, ok := dataLegacyTable(ds.name); ok {
+				switch use, why := dataRoleUse(p, table); use {
+				case dataUnused:
+					r.Status, r.Message = NotApplicable, ds.name+": "+why
+				case dataMaybe:
+					r.Status, r.Reason = Unknown, why
+				}
+			}
 		case ds.url == "":
 			r.Status, r.Message, r.Reason = Unknown, "whether "+ds.name+" is H2 cannot be told", "the datasource has no <url>"
 		default:
@@ -380,10 +537,16 @@ func dataLegacyH2(p *pack.Pack) []Result {
 		}
 		out = append(out, r)
 	}
-	if len(out) == 0 {
-		return []Result{{Status: Unknown, Subject: "master-datasources.xml", Message: "no datasource found", Reason: d.File + " defines no <datasource>"}}
-	}
 	return out
+}
+
+// dataLegacyTable maps a Carbon 4.4 datasource name to the table its role
+// rule is written for.
+func dataLegacyTable(name string) (string, bool) {
+	if strings.EqualFold(name, "WSO2AM_STATS_DB") {
+		return "stats_db", true
+	}
+	return dataTableForDatasource(name)
 }
 
 // externalisedText is true for values resolved at run time.
@@ -443,7 +606,7 @@ func dataJDBCUserStore(typ, class string) bool {
 func checkH2UserStore(f *Facts) []Result {
 	p := f.Pack
 	if p.Layout == pack.LayoutLegacy {
-		return dataLegacyUserStoreH2(p)
+		return dataLegacyUserStoreH2(f)
 	}
 	typ, class := p.Value("user_store.type"), p.Value("user_store.class")
 	if typ.Externalised || class.Externalised {
@@ -493,7 +656,8 @@ func checkH2UserStore(f *Facts) []Result {
 	return []Result{r}
 }
 
-func dataLegacyUserStoreH2(p *pack.Pack) []Result {
+func dataLegacyUserStoreH2(f *Facts) []Result {
+	p := f.Pack
 	um, err := p.XML("user-mgt.xml")
 	if err != nil {
 		return []Result{{Status: Unknown, Subject: "user-mgt.xml", Message: "the user store configuration cannot be read", Reason: err.Error()}}
@@ -519,7 +683,7 @@ func dataLegacyUserStoreH2(p *pack.Pack) []Result {
 	}
 	jndi := strings.TrimSpace(dsEl.Text())
 	base.Key, base.Value, base.Pos = "user-mgt.xml:dataSource", jndi, um.Pos(dsEl)
-	_, dss, err := dataLegacyDatasources(p)
+	dss, _, err := dataLegacyDatasources(f)
 	if err != nil {
 		base.Status, base.Message, base.Reason = Unknown, "the user store's datasource "+jndi+" cannot be looked up", err.Error()
 		return []Result{base}
@@ -534,13 +698,16 @@ func dataLegacyUserStoreH2(p *pack.Pack) []Result {
 		case dataIsH2URL(ds.url) || dataIsH2Driver(ds.driver):
 			base.Status = Fail
 			base.Message = fmt.Sprintf("%s stores users in %s (%s), which is embedded H2: %s", class[strings.LastIndex(class, ".")+1:], jndi, ds.name, dataShortURL(ds.url))
+			if use, why := dataRoleUse(p, "user"); use != dataUsed {
+				base.Status, base.Reason = Unknown, why
+			}
 		default:
 			base.Status, base.Message = Pass, fmt.Sprintf("the JDBC user store uses %s (%s)", ds.name, dataShortURL(ds.url))
 		}
 		return []Result{base}
 	}
-	base.Status, base.Message, base.Reason = Unknown, "the user store's datasource "+jndi+" is not defined in master-datasources.xml",
-		"it may be defined in another file of repository/conf/datasources, which carbonguard does not read"
+	base.Status, base.Message, base.Reason = Unknown, "the user store's datasource "+jndi+" is not defined in repository/conf/datasources",
+		"no file of repository/conf/datasources defines it"
 	return []Result{base}
 }
 
@@ -552,7 +719,7 @@ func checkH2Registry(f *Facts) []Result {
 		return []Result{{Status: NotApplicable, Message: "the Micro Integrator has no registry database"}}
 	}
 	if p.Layout == pack.LayoutLegacy {
-		return dataLegacyRegistry(p)
+		return dataLegacyRegistry(f)
 	}
 	tables := dataTableSet(p)
 	if !tables["shared_db"] && !tables["config"] {
@@ -591,12 +758,13 @@ func checkH2Registry(f *Facts) []Result {
 // remoteInstance, whose dbConfig names a dataSource (a JNDI name of
 // master-datasources.xml); without a mount the path lives in the
 // currentDBConfig.
-func dataLegacyRegistry(p *pack.Pack) []Result {
+func dataLegacyRegistry(f *Facts) []Result {
+	p := f.Pack
 	reg, err := p.XML("registry.xml")
 	if err != nil {
 		return []Result{{Status: Unknown, Subject: "registry.xml", Message: "the registry configuration cannot be read", Reason: err.Error()}}
 	}
-	_, dss, err := dataLegacyDatasources(p)
+	dss, _, err := dataLegacyDatasources(f)
 	if err != nil {
 		return []Result{{Status: Unknown, Subject: "master-datasources.xml", Message: "the registry's datasources cannot be read", Reason: err.Error()}}
 	}
@@ -672,13 +840,16 @@ func dataLegacyRegistry(p *pack.Pack) []Result {
 			case dataIsH2URL(ds.url) || dataIsH2Driver(ds.driver):
 				r.Status = Fail
 				r.Message = fmt.Sprintf("the %s registry is %s, on %s (%s), which is embedded H2", path, how, jndi, ds.name)
+				if use, why := dataRoleUse(p, "config"); use != dataUsed {
+					r.Status, r.Reason = Unknown, why
+				}
 			default:
 				r.Status, r.Message = Pass, fmt.Sprintf("the %s registry is %s, on %s (%s)", path, how, ds.name, dataShortURL(ds.url))
 			}
 		}
 		if !found {
-			r.Status, r.Message, r.Reason = Unknown, "the registry's datasource "+jndi+" is not in master-datasources.xml",
-				"it may be defined in another file of repository/conf/datasources, which carbonguard does not read"
+			r.Status, r.Message, r.Reason = Unknown, "the registry's datasource "+jndi+" is not in repository/conf/datasources",
+				"no file of repository/conf/datasources defines it"
 		}
 		out = append(out, r)
 	}
@@ -1088,11 +1259,17 @@ func checkBackupInventory(f *Facts) []Result {
 		}
 		items = append(items, item)
 	}
+	var dss []dataDatasource
 	if p.Layout == pack.LayoutLegacy {
-		d, dss, err := dataLegacyDatasources(p)
+		var err error
+		dss, _, err = dataLegacyDatasources(f)
 		if err != nil {
 			return []Result{{Status: Unknown, Subject: "master-datasources.xml", Message: "the datasources cannot be read", Reason: err.Error()}}
 		}
+	} else {
+		dss, _ = dataExtraDatasources(f)
+	}
+	{
 		for _, ds := range dss {
 			if dataIsH2URL(ds.url) || ds.url == "" {
 				continue
@@ -1102,9 +1279,10 @@ func checkBackupInventory(f *Facts) []Result {
 				url = "(url from the secure vault)"
 			}
 			add(fmt.Sprintf("%s (%s): %s", ds.name, ds.jndi, url),
-				Result{Key: "datasources/master-datasources.xml:" + ds.name, Value: url, Source: pack.SourceFile, Pos: d.Pos(ds.urlEl)})
+				Result{Key: ds.key(), Value: url, Source: pack.SourceFile, Pos: ds.doc.Pos(ds.urlEl)})
 		}
-	} else {
+	}
+	if p.Layout != pack.LayoutLegacy {
 		for _, t := range p.Tables("database") {
 			if t == "local" || t == "mb" {
 				continue
@@ -1147,4 +1325,174 @@ func checkBackupInventory(f *Facts) []Result {
 	first.Subject = "backup inventory"
 	first.Message = fmt.Sprintf("%d external database(s) to back up with the RDBMS's tools: %s", len(items), strings.Join(items, "; "))
 	return []Result{first}
+}
+
+// ---------------------------------------------------------------- DATA-070
+
+// dataTLSOffParams are JDBC URL properties that switch TLS off: MySQL
+// Connector/J useSSL=false and sslMode=DISABLED, MariaDB Connector/J
+// useSSL=false, PostgreSQL pgjdbc sslmode=disable, Microsoft SQL Server
+// encrypt=false (the drivers' own documentation; the WSO2 facts show
+// useSSL=false in docker-apim's and the distributed-deployment docs' MySQL
+// URLs).
+var dataTLSOffParams = map[string]string{"usessl": "false", "sslmode": "disable|disabled", "encrypt": "false"}
+
+// dataJDBCTLSOff returns the property of a JDBC URL that turns TLS off ("" if
+// none). Properties follow '?' (joined by '&', which TOML files spell
+// "&amp;" because the value is pasted into XML) or ';' (SQL Server, DB2).
+func dataJDBCTLSOff(url string) string {
+	u := strings.ReplaceAll(strings.TrimSpace(url), "&amp;", "&")
+	i := strings.IndexAny(u, "?;")
+	if i < 0 {
+		return ""
+	}
+	for _, kv := range strings.FieldsFunc(u[i+1:], func(r rune) bool { return r == '&' || r == ';' || r == '?' }) {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			continue
+		}
+		want, known := dataTLSOffParams[strings.ToLower(strings.TrimSpace(k))]
+		if !known {
+			continue
+		}
+		for _, w := range strings.Split(want, "|") {
+			if strings.EqualFold(strings.TrimSpace(v), w) {
+				return strings.TrimSpace(kv)
+			}
+		}
+	}
+	return ""
+}
+
+// dataJDBCHost is the database host of a JDBC URL: jdbc:<driver>://host[:port]...
+// (MySQL, MariaDB, PostgreSQL, SQL Server, DB2) or Oracle's @host:port /
+// @//host:port. ok is false when there is none to read (H2, a file URL).
+func dataJDBCHost(url string) (string, bool) {
+	u := strings.TrimSpace(url)
+	if !strings.HasPrefix(strings.ToLower(u), "jdbc:") || dataIsH2URL(u) {
+		return "", false
+	}
+	rest := ""
+	if i := strings.Index(u, "//"); i >= 0 {
+		rest = u[i+2:]
+	} else if i := strings.Index(u, "@"); i >= 0 {
+		rest = u[i+1:]
+	} else {
+		return "", false
+	}
+	if j := strings.IndexAny(rest, "/;?,"); j >= 0 {
+		rest = rest[:j]
+	}
+	if strings.HasPrefix(rest, "[") {
+		if j := strings.Index(rest, "]"); j >= 0 {
+			return rest[1:j], true
+		}
+	}
+	if j := strings.LastIndex(rest, ":"); j >= 0 {
+		rest = rest[:j]
+	}
+	return rest, rest != ""
+}
+
+// dataURL is one JDBC URL of the configuration and the database it serves.
+type dataURL struct {
+	subject string
+	table   string // the [database.*] table whose role rule applies; "" = always used
+	value   pack.Value
+	url     string
+}
+
+func dataAllURLs(f *Facts) []dataURL {
+	p := f.Pack
+	var out []dataURL
+	if p.Layout == pack.LayoutTOML {
+		for _, t := range p.Tables("database") {
+			for _, k := range []string{"database." + t + ".url", "database." + t + ".store_db.url"} {
+				if v := p.Value(k); v.Set() {
+					out = append(out, dataURL{subject: "[database." + t + "]", table: t, value: v, url: v.String()})
+				}
+			}
+		}
+		if arr, ok := p.Value("datasource").Raw.([]any); ok {
+			for i := range arr {
+				if v := p.Value(fmt.Sprintf("datasource.%d.url", i)); v.Set() {
+					id := p.Value(fmt.Sprintf("datasource.%d.id", i)).String()
+					out = append(out, dataURL{subject: "[[datasource]] " + id, value: v, url: v.String()})
+				}
+			}
+		}
+	}
+	var dss []dataDatasource
+	if p.Layout == pack.LayoutLegacy {
+		dss, _, _ = dataLegacyDatasources(f)
+	} else {
+		dss, _ = dataExtraDatasources(f)
+	}
+	for _, ds := range dss {
+		if ds.url == "" {
+			continue
+		}
+		v := pack.Value{Key: ds.key(), Raw: ds.url, Source: pack.SourceFile, Pos: ds.doc.Pos(ds.urlEl), Externalised: ds.secretURL || externalisedText(ds.url)}
+		table, _ := dataLegacyTable(ds.name)
+		out = append(out, dataURL{subject: "datasource " + ds.name + " (" + ds.doc.File + ")", table: table, value: v, url: ds.url})
+	}
+	return out
+}
+
+func checkJDBCTLSOff(f *Facts) []Result {
+	var out []Result
+	for _, d := range dataAllURLs(f) {
+		if dataIsH2URL(d.url) && !d.value.Externalised {
+			continue
+		}
+		r := dataResult(Pass, d.value, "")
+		r.Subject = d.subject
+		if d.value.Externalised {
+			r = externalisedResult(d.value, "the JDBC URL's TLS settings")
+			r.Subject = d.subject
+			out = append(out, r)
+			continue
+		}
+		if d.table != "" {
+			if use, why := dataRoleUse(f.Pack, d.table); use == dataUnused {
+				r.Status, r.Message = NotApplicable, why
+				out = append(out, r)
+				continue
+			}
+		}
+		host, ok := dataJDBCHost(d.url)
+		off := dataJDBCTLSOff(d.url)
+		switch {
+		case off == "":
+			r.Message = "the JDBC URL does not switch TLS off (the driver's own TLS settings apply)"
+		case !ok:
+			r.Status, r.Message, r.Reason = Unknown, "the JDBC URL sets "+off, "the database host could not be read from the URL"
+		case netLoopback(host):
+			r.Message = fmt.Sprintf("the JDBC URL sets %s, but the database is on this host (%s)", off, host)
+		default:
+			r.Status = Fail
+			r.Message = fmt.Sprintf("the JDBC URL sets %s: the connection to %s, credentials included, is not encrypted", off, host)
+		}
+		out = append(out, r)
+	}
+	if len(out) == 0 {
+		return []Result{{Status: NotApplicable, Message: "no JDBC URL to another host is configured"}}
+	}
+	return out
+}
+
+func init() {
+	register(Check{
+		ID: "CG-DATA-070", Title: "JDBC connection to a remote database with TLS switched off", Category: "datastore", Severity: Medium,
+		Rationale: "A JDBC URL with useSSL=false or sslMode=DISABLED (MySQL, MariaDB), sslmode=disable (PostgreSQL) or " +
+			"encrypt=false (SQL Server) sends the database credentials and every query in clear text. WSO2's own examples " +
+			"(docker-apim, the distributed-deployment guides) carry useSSL=false, and they are copied into production. To a " +
+			"database on the same host it does not matter; across the network it does. Every [database.*] and [[datasource]] " +
+			"URL is read, and every file of repository/conf/datasources, not only master-datasources.xml; a database the node's " +
+			"role does not use is not judged.",
+		Remediation: "Remove the property (or set useSSL=true / sslMode=VERIFY_IDENTITY, sslmode=verify-full, encrypt=true) and " +
+			"give the JVM a truststore that holds the database server's CA; in deployment.toml write the URL with &amp; between " +
+			"properties, as WSO2's templates expect.",
+		Run: checkJDBCTLSOff,
+	})
 }

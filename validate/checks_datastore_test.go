@@ -1,6 +1,7 @@
 package validate
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -421,4 +422,104 @@ func TestDataLDAPURLEmbedded(t *testing.T) {
 	} {
 		assert.Equal(t, want, dataLDAPURLEmbedded(p, url), url)
 	}
+}
+
+// dataExtraDS is a datasources file besides master-datasources.xml.
+const dataExtraDS = `<datasources-configuration xmlns:svns="http://org.wso2.securevault/configuration">
+  <providers><provider>org.wso2.carbon.ndatasource.rdbms.RDBMSDataSourceReader</provider></providers>
+  <datasources>
+    <datasource>
+      <name>REPORTS_DB</name>
+      <jndiConfig><name>jdbc/REPORTS_DB</name></jndiConfig>
+      <definition type="RDBMS">
+        <configuration>
+          <url>%s</url>
+          <username>reports</username>
+          <driverClassName>%s</driverClassName>
+        </configuration>
+      </definition>
+    </datasource>
+  </datasources>
+</datasources-configuration>
+`
+
+func dataExtraFile(url, driver string) map[string]string {
+	return map[string]string{"repository/conf/datasources/reports-datasources.xml": fmt.Sprintf(dataExtraDS, url, driver)}
+}
+
+func dataTOML(extra string) map[string]string {
+	return map[string]string{dataISTOML: "[server]\nhostname = \"apim.example.com\"\n\n" + extra}
+}
+
+const dataMySQLTables = `[database.apim_db]
+type = "mysql"
+url = "jdbc:mysql://%[1]s:3306/WSO2AM_DB?autoReconnect=true&amp;allowPublicKeyRetrieval=true&amp;%[2]s"
+driver = "com.mysql.cj.jdbc.Driver"
+username = "wso2carbon"
+password = "$secret{db}"
+[database.shared_db]
+type = "mysql"
+url = "jdbc:mysql://%[1]s:3306/WSO2SHARED_DB?autoReconnect=true&amp;%[2]s"
+driver = "com.mysql.cj.jdbc.Driver"
+username = "wso2carbon"
+password = "$secret{db}"
+`
+
+func init() {
+	addFixtures(
+		// DATA-010 reads every file of repository/conf/datasources.
+		fixture{ID: "CG-DATA-010", Name: "extra-datasources-file-h2", Want: Fail,
+			Files: mergeFiles(dataTOML(fmt.Sprintf(dataMySQLTables, "db.example.com", "useSSL=true")), dataExtraFile("jdbc:h2:./repository/database/REPORTS_DB", "org.h2.Driver"))},
+		// A 2.6 gateway does not use WSO2AM_DB; its registry and user store may stay on H2.
+		fixture{ID: "CG-DATA-010", Name: "legacy-gateway-am-db-not-used", Pack: "apim-2.6-gateway", SysProps: map[string]string{"profile": "gateway-worker"}, Want: Pass},
+		fixture{ID: "CG-DATA-010", Name: "legacy-traffic-manager-uses-am-db", Pack: "apim-2.6-traffic-manager", SysProps: map[string]string{"profile": "traffic-manager"}, Want: Fail},
+		// A node whose role is unknown (TM template started as a gateway):
+		// apim_db on H2 is unknown, not a failure.
+		fixture{ID: "CG-DATA-010", Name: "role-unknown-no-failure", Pack: "apim-3.2-traffic-manager", SysProps: map[string]string{"profile": "gateway-worker"}, Want: Unknown,
+			Files: map[string]string{dataISTOML: "[server]\nserver_role = \"traffic-manager\"\n[database.apim_db]\ntype = \"h2\"\nurl = \"jdbc:h2:./repository/database/WSO2AM_DB\"\n[database.shared_db]\ntype = \"h2\"\nurl = \"jdbc:h2:./repository/database/WSO2SHARED_DB\"\n"}},
+
+		// DATA-070 JDBC URLs with TLS off
+		fixture{ID: "CG-DATA-070", Name: "remote-usessl-false", Want: Fail, Files: dataTOML(fmt.Sprintf(dataMySQLTables, "db.example.com", "useSSL=false"))},
+		fixture{ID: "CG-DATA-070", Name: "remote-tls-default", Want: Pass, Files: dataTOML(fmt.Sprintf(dataMySQLTables, "db.example.com", "useSSL=true"))},
+		fixture{ID: "CG-DATA-070", Name: "local-usessl-false", Want: Pass, Files: dataTOML(fmt.Sprintf(dataMySQLTables, "localhost", "useSSL=false"))},
+		fixture{ID: "CG-DATA-070", Name: "all-h2", Want: NotApplicable},
+		fixture{ID: "CG-DATA-070", Name: "extra-file-sqlserver-encrypt-false", Pack: "carbon-4.4", Want: Fail,
+			Files: dataExtraFile("jdbc:sqlserver://mssql.example.com:1433;databaseName=reports;encrypt=false", "com.microsoft.sqlserver.jdbc.SQLServerDriver")},
+		fixture{ID: "CG-DATA-070", Name: "postgres-sslmode-verify", Pack: "carbon-4.4", Want: Pass,
+			Files: dataExtraFile("jdbc:postgresql://pg.example.com:5432/reports?sslmode=verify-full", "org.postgresql.Driver")},
+		// The gateway does not use apim_db: its URL is not judged.
+		fixture{ID: "CG-DATA-070", Name: "gateway-apim-db-not-used", Pack: "apim-4.7-gateway", Want: NotApplicable,
+			Files: map[string]string{dataISTOML: "[server]\nhostname = \"gw.example.com\"\n[database.apim_db]\ntype = \"mysql\"\nurl = \"jdbc:mysql://db.example.com:3306/am?useSSL=false\"\n"}},
+	)
+}
+
+func mergeFiles(ms ...map[string]string) map[string]string {
+	out := map[string]string{}
+	for _, m := range ms {
+		for k, v := range m {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+func TestJDBCURLParsing(t *testing.T) {
+	t.Parallel()
+	cases := []struct{ url, host, off string }{
+		{"jdbc:mysql://mysql:3306/WSO2AM_DB?autoReconnect=true&amp;allowPublicKeyRetrieval=true&amp;useSSL=false", "mysql", "useSSL=false"},
+		{"jdbc:mysql://db:3306/x?sslMode=DISABLED", "db", "sslMode=DISABLED"},
+		{"jdbc:postgresql://pg.example.com/x?sslmode=disable", "pg.example.com", "sslmode=disable"},
+		{"jdbc:postgresql://pg.example.com/x?sslmode=require", "pg.example.com", ""},
+		{"jdbc:sqlserver://[fd00::1]:1433;databaseName=x;encrypt=false", "fd00::1", "encrypt=false"},
+		{"jdbc:oracle:thin:@ora.example.com:1521/ORCL", "ora.example.com", ""},
+		{"jdbc:oracle:thin:@//ora.example.com:1521/ORCL", "ora.example.com", ""},
+	}
+	for _, c := range cases {
+		h, ok := dataJDBCHost(c.url)
+		assert.True(t, ok, c.url)
+		assert.Equal(t, c.host, h, c.url)
+		assert.Equal(t, c.off, dataJDBCTLSOff(c.url), c.url)
+	}
+	_, ok := dataJDBCHost("jdbc:h2:./repository/database/WSO2AM_DB")
+	assert.False(t, ok)
 }

@@ -552,8 +552,8 @@ func tlsEvaluate(f *Facts) []tlsEval {
 }
 
 func (e tlsEval) result(st Status, msg string) Result {
-	r := resultAt(st, e.value, msg)
-	r.Subject = fmt.Sprintf("%s, port %d", e.setting.subject, e.port.Port)
+	r := resultAt(st, e.value, fmt.Sprintf("port %d: %s", e.port.Port, msg))
+	r.Subject = e.setting.subject // acceptances name it: keep it stable
 	return netUnsure(r, e.port)
 }
 

@@ -93,14 +93,35 @@ func Collect(ctx context.Context, p *pack.Pack, others []*pack.Pack, o CollectOp
 		start.JVMMemOpts = h.Env["JVM_MEM_OPTS"]
 	}
 	return &Facts{
-		Pack:      p,
-		Others:    others,
-		Host:      h,
-		Start:     start,
-		Snapshots: o.Snapshots,
-		Now:       now,
-		PackFiles: ReadPackTextFiles(p.Home),
+		Pack:            p,
+		Others:          others,
+		Host:            h,
+		Start:           start,
+		Snapshots:       o.Snapshots,
+		Now:             now,
+		PackFiles:       ReadPackTextFiles(p.Home),
+		DatasourceFiles: datasourceFiles(p),
 	}, nil
+}
+
+// datasourceFiles lists repository/conf/datasources/*.xml (not on the
+// Micro Integrator, whose datasources are [[datasource]] tables).
+func datasourceFiles(p *pack.Pack) []string {
+	if p.Product == pack.MI {
+		return nil
+	}
+	entries, err := os.ReadDir(filepath.Join(p.Home, "repository", "conf", "datasources"))
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, e := range entries {
+		if !e.IsDir() && strings.HasSuffix(e.Name(), ".xml") {
+			out = append(out, "datasources/"+e.Name())
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // CollectAll collects the facts of several homes named in one call; each

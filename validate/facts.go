@@ -24,6 +24,10 @@ type Facts struct {
 	Now time.Time
 	// PackFiles are the non-XML pack files checks read (PackTextFiles; path -> text).
 	PackFiles map[string]string
+	// DatasourceFiles are the *.xml files of repository/conf/datasources,
+	// relative to repository/conf ("datasources/master-datasources.xml"),
+	// sorted; checks read them through Pack.XML.
+	DatasourceFiles []string
 }
 
 // StartFacts is the launch the wrapped start would make.

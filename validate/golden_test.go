@@ -154,7 +154,7 @@ func noFindingAboutClosedListeners(t *testing.T, r *Report, home, profile string
 	keys := map[string]string{}
 	var subjects []string
 	for _, c := range p.Closed {
-		subjects = append(subjects, fmt.Sprintf("port %d (%s)", c.Port, c.Name), fmt.Sprintf(", port %d", c.Port))
+		subjects = append(subjects, fmt.Sprintf("port %d (%s)", c.Port, c.Name))
 		for _, s := range tlsSettings {
 			if s.port == c.Name {
 				for _, k := range s.keys {

@@ -52,3 +52,24 @@ func TestHelmTemplatedPublisher(t *testing.T) {
 	assert.Equal(t, 9443, https.Port)
 	assert.Equal(t, int64(443), p.Value("transport.https.properties.proxyPort").Raw)
 }
+
+// A template whose {{ }} break the TOML around them was never rendered:
+// the error says so instead of predicting a Carbon start failure.
+func TestUnrenderedTemplateSaysSo(t *testing.T) {
+	t.Parallel()
+	home := t.TempDir()
+	writeFile(t, home, "updates/product.txt", "wso2am-4.2.0\n")
+	writeFile(t, home, "repository/conf/deployment.toml", "[server]\nhostname = \"gw\"\n{{ if .Values.offset }}offset = {{ .Values.offset }}{{ end }}\n")
+	_, err := Open(home)
+	var ce *ConfigError
+	require.ErrorAs(t, err, &ce)
+	assert.Equal(t, 3, ce.Pos.Line)
+	assert.Contains(t, ce.What, "looks like an unrendered template")
+	assert.NotContains(t, ce.What, "Carbon would stop")
+
+	// Plain broken TOML keeps the start-failure message.
+	writeFile(t, home, "repository/conf/deployment.toml", "[server]\nhostname = \n")
+	_, err = Open(home)
+	require.ErrorAs(t, err, &ce)
+	assert.Contains(t, ce.What, "Carbon would stop at start")
+}

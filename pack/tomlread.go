@@ -38,7 +38,7 @@ func parseTOML(rel string, data []byte) (*tomlConfig, error) {
 	}
 	var m map[string]any
 	if _, err := toml.Decode(subst, &m); err != nil {
-		return nil, tomlError(rel, err)
+		return nil, tomlError(rel, err, len(exprs) > 0 || strings.Contains(src, "{%"))
 	}
 	c := &tomlConfig{
 		file:   rel,
@@ -52,14 +52,23 @@ func parseTOML(rel string, data []byte) (*tomlConfig, error) {
 	return c, nil
 }
 
-func tomlError(rel string, err error) error {
+// tomlError describes a file the TOML parser refused. A file holding Helm or
+// Jinja expressions ({{ }}, {% %}) that still breaks TOML once they are set
+// aside is a template that was never rendered: that is what the message
+// says, not that Carbon would fail to start on it.
+func tomlError(rel string, err error, template bool) error {
 	var pe toml.ParseError
 	if errors.As(err, &pe) {
 		what := "invalid TOML: " + pe.Message
 		if pe.LastKey != "" {
 			what += " (after key " + pe.LastKey + ")"
 		}
-		what += "; fix the syntax on this line (Carbon would stop at start with \"Error while performing configuration changes\")"
+		if template {
+			what = "looks like an unrendered template: it holds Helm/Jinja {{ }} expressions and is not valid TOML around them (" + what +
+				"); render it (helm template, the deployment's entrypoint) and check the result, or point carbonguard at the rendered pack"
+		} else {
+			what += "; fix the syntax on this line (Carbon would stop at start with \"Error while performing configuration changes\")"
+		}
 		return &ConfigError{Pos: Position{File: rel, Line: pe.Position.Line}, What: what, Err: err}
 	}
 	return &ConfigError{Pos: Position{File: rel}, What: "invalid TOML: " + err.Error(), Err: err}

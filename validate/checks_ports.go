@@ -114,10 +114,14 @@ func init() {
 		Check{
 			ID: "CG-NET-100", Title: "Broker heartbeat between Traffic Manager and gateway is off", Category: "network", Severity: Info,
 			Rationale: "Gateways receive throttle decisions from the Traffic Manager over a JMS (AMQP) connection. WSO2's production " +
-				"checklist says that when a firewall sits between them, idle connections are dropped unless the heartbeat in " +
-				"repository/conf/advanced/qpid-config.xml is non-zero (its example: <heartbeat><delay>60</delay>).",
-			Remediation: "If a firewall or NAT sits between Traffic Manager and gateways, set <heartbeat><delay>60</delay>" +
-				"<timeoutFactor>2.0</timeoutFactor></heartbeat> in repository/conf/advanced/qpid-config.xml; otherwise accept this note.",
+				"checklist says that when a firewall sits between them, idle connections are dropped unless the broker's heartbeat " +
+				"is non-zero (its example: <heartbeat><delay>60</delay>). The heartbeat is set on the nodes that run the broker " +
+				"(Traffic Manager, control plane, all-in-one): in 3.x/4.x with [qpid.heartbeat] delay in deployment.toml (default " +
+				"\"0\"), which renders repository/conf/advanced/qpid-config.xml anew at every start; in Carbon 4.4 in qpid-config.xml " +
+				"itself.",
+			Remediation: "If a firewall or NAT sits between Traffic Manager and gateways, set [qpid.heartbeat] delay = 60 and " +
+				"timeout_factor = 2.0 in the broker node's deployment.toml (Carbon 4.4: <heartbeat><delay>60</delay>" +
+				"<timeoutFactor>2.0</timeoutFactor></heartbeat> in repository/conf/advanced/qpid-config.xml); otherwise accept this note.",
 			Run: checkQpidHeartbeat,
 		},
 		Check{
@@ -889,33 +893,88 @@ func checkJMXHostname(f *Facts) []Result {
 func checkQpidHeartbeat(f *Facts) []Result {
 	p := f.Pack
 	if p.Product != pack.APIM {
-		return []Result{{Status: NotApplicable, Message: "only API Manager nodes talk to the Traffic Manager's broker"}}
+		return []Result{{Status: NotApplicable, Message: "only API Manager nodes run the Traffic Manager's message broker"}}
 	}
-	if p.Node == "key-manager" {
-		return []Result{{Status: NotApplicable, Message: "a key manager node does not take throttle decisions from the Traffic Manager"}}
+	// The heartbeat is the broker's (qpid-config.xml <heartbeat>): it
+	// applies where the embedded broker runs, the Traffic Manager, the
+	// control plane and the all-in-one node. A gateway only connects to it.
+	amqp, ok := p.Port("amqp")
+	if !ok {
+		amqp, ok = p.Port("amqp-ssl")
 	}
+	if !ok {
+		why := "this node does not run the embedded broker"
+		for _, c := range p.Closed {
+			if c.Name == "amqp" {
+				why = c.Why
+			}
+		}
+		return []Result{{Status: NotApplicable, Message: why + "; the heartbeat is set on the broker's node (Traffic Manager, control plane)"}}
+	}
+	var r Result
+	if p.Layout == pack.LayoutTOML {
+		r = netQpidTOML(p)
+	} else {
+		r = netQpidXML(p)
+	}
+	return []Result{netUnsure(r, amqp)}
+}
+
+// netQpidTOML judges [qpid.heartbeat] delay (APIM 4.x default.json:
+// "qpid.heartbeat.delay": "0"). The rendered qpid-config.xml is regenerated
+// from it at every start, so the finding points at deployment.toml.
+func netQpidTOML(p *pack.Pack) Result {
+	v := p.Value("qpid.heartbeat.delay")
+	subject := "[qpid.heartbeat] delay"
+	if !v.Set() {
+		// APIM 3.2's defaults name no such key; what the template renders
+		// is in the generated qpid-config.xml of a pack that has started.
+		r := netQpidXML(p)
+		r.Subject = subject
+		if r.Status == Unknown {
+			r.Reason = "the product's defaults name no qpid.heartbeat.delay and " + r.Reason
+			return r
+		}
+		r.Message += " (rendered qpid-config.xml; set it in deployment.toml: the file is regenerated at every start)"
+		return r
+	}
+	if v.Externalised {
+		r := externalisedResult(v, "the broker heartbeat")
+		r.Subject = subject
+		return r
+	}
+	r := netQpidDelay(valueText(v), resultAt(Pass, v, ""))
+	r.Subject = subject
+	return r
+}
+
+// netQpidXML reads the Carbon 4.4 broker configuration, edited by hand.
+func netQpidXML(p *pack.Pack) Result {
 	const rel = "repository/conf/advanced/qpid-config.xml"
 	d, err := p.XML(rel)
 	if err != nil {
-		return []Result{{Status: Unknown, Subject: rel, Message: "the broker heartbeat cannot be read", Reason: err.Error()}}
+		return Result{Status: Unknown, Subject: rel, Message: "the broker heartbeat cannot be read", Reason: err.Error()}
 	}
 	e := d.Find("//heartbeat/delay")
 	if e == nil {
-		return []Result{{Status: Unknown, Subject: rel, Pos: pack.Position{File: d.File}, Message: "no <heartbeat><delay> element",
-			Reason: "the broker's built-in heartbeat default is not documented in the facts carbonguard relies on"}}
+		return Result{Status: Unknown, Subject: rel, Pos: pack.Position{File: d.File}, Message: "no <heartbeat><delay> element",
+			Reason: "the broker's built-in heartbeat default is not documented in the facts carbonguard relies on"}
 	}
 	text := strings.TrimSpace(e.Text())
-	r := Result{Subject: rel, Key: rel + ":/heartbeat/delay", Value: text, Source: pack.SourceFile, Pos: d.Pos(e)}
-	n, err := strconv.ParseFloat(text, 64)
+	return netQpidDelay(text, Result{Subject: rel, Key: rel + ":/heartbeat/delay", Value: text, Source: pack.SourceFile, Pos: d.Pos(e)})
+}
+
+func netQpidDelay(text string, r Result) Result {
+	n, err := strconv.ParseFloat(strings.TrimSpace(text), 64)
 	switch {
 	case err != nil:
-		r.Status, r.Message, r.Reason = Unknown, "the heartbeat delay is not a number", fmt.Sprintf("<delay>%s</delay>", text)
+		r.Status, r.Message, r.Reason = Unknown, "the heartbeat delay is not a number", fmt.Sprintf("delay = %q", text)
 	case n == 0:
 		r.Status, r.Message = Fail, "the broker heartbeat is off (delay 0): a firewall between Traffic Manager and gateways drops idle JMS connections"
 	default:
 		r.Status, r.Message = Pass, fmt.Sprintf("the broker heartbeat runs every %s s", text)
 	}
-	return []Result{r}
+	return r
 }
 
 // ---------------------------------------------------------------- NET-110

@@ -135,10 +135,22 @@ func init() {
 
 		// NET-100
 		fixture{ID: "CG-NET-100", Name: "is-not-applicable", Pack: "is-7.1", Want: NotApplicable},
-		fixture{ID: "CG-NET-100", Name: "qpid-config-missing", Want: Unknown},
-		fixture{ID: "CG-NET-100", Name: "heartbeat-0", Want: Fail,
+		// 4.x: deployment.toml decides; the product default is 0.
+		fixture{ID: "CG-NET-100", Name: "toml-default-0", Want: Fail},
+		fixture{ID: "CG-NET-100", Name: "toml-delay-60", Want: Pass, Files: map[string]string{apimTOML: "[server]\nhostname = \"apim.example.com\"\n[qpid.heartbeat]\ndelay = 60\n"}},
+		// A rendered qpid-config.xml saying 60 does not count: it is
+		// regenerated from deployment.toml at every start.
+		fixture{ID: "CG-NET-100", Name: "toml-rendered-xml-ignored", Want: Fail,
+			Files: map[string]string{"repository/conf/advanced/qpid-config.xml": netQpid("60")}},
+		fixture{ID: "CG-NET-100", Name: "traffic-manager-default-0", Pack: "apim-4.7-traffic-manager", Want: Fail},
+		fixture{ID: "CG-NET-100", Name: "gateway-runs-no-broker", Pack: "apim-4.7-gateway", Want: NotApplicable},
+		// 3.2 defaults name no heartbeat key: the rendered file is read.
+		fixture{ID: "CG-NET-100", Name: "apim32-rendered-missing", Pack: "apim-3.2-traffic-manager", SysProps: map[string]string{"profile": "traffic-manager"}, Want: Unknown},
+		// Carbon 4.4: the hand-edited qpid-config.xml.
+		fixture{ID: "CG-NET-100", Name: "legacy-qpid-config-missing", Pack: "carbon-4.4", Want: Unknown},
+		fixture{ID: "CG-NET-100", Name: "legacy-heartbeat-0", Pack: "carbon-4.4", Want: Fail,
 			Files: map[string]string{"repository/conf/advanced/qpid-config.xml": netQpid("0")}},
-		fixture{ID: "CG-NET-100", Name: "heartbeat-60", Want: Pass,
+		fixture{ID: "CG-NET-100", Name: "legacy-heartbeat-60", Pack: "carbon-4.4", Want: Pass,
 			Files: map[string]string{"repository/conf/advanced/qpid-config.xml": netQpid("60")}},
 
 		// NET-110

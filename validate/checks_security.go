@@ -1,6 +1,8 @@
 package validate
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"net"
 	"path"
@@ -67,8 +69,10 @@ func init() {
 		},
 		Check{
 			ID: "CG-SEC-040", Title: "HTTP compression is on with a JDK affected by JDK-8189789", Category: "transport", Severity: High,
-			Rationale: "The WSO2 production checklist warns that with JDK 1.8.0_151 (GZIP decoding bug JDK-8189789) compressed responses " +
-				"of the Tomcat connectors are corrupted; compression is on by default (compression = \"on\").",
+			Rationale: "The WSO2 production checklist warns that with JDK 1.8.0_151 (GZIP bug JDK-8189789) compressed responses " +
+				"of the Tomcat connectors are corrupted; WSO2's own CSRFGuard fix reproduced it on 1.8.0_152 too, and the January 2018 " +
+				"updates (8u161) fixed it, so every JDK 8 update from 151 up to 160 is affected. Compression is on by default " +
+				"(compression = \"on\").",
 			Remediation: "Upgrade the JDK to a supported release, or set compression = \"off\" under [transport.http.properties] and " +
 				"[transport.https.properties] (Carbon 4.4: compression=\"off\" on the connectors in catalina-server.xml).",
 			Run: checkCompressionJDKBug,
@@ -679,12 +683,18 @@ func checkCompressionJDKBug(f *Facts) []Result {
 			r.Subject = c.subject
 			r.Reason = "the JDK version could not be read: " + nonEmpty(java.VersionErr, "no JAVA_HOME")
 			out = append(out, r)
-		case jdkAffectedBy8189789(java.Version):
-			r := resultAt(Fail, v, fmt.Sprintf("compression is on and the JDK is %s, the release the WSO2 checklist names for the GZIP bug JDK-8189789", java.Version))
-			r.Subject = c.subject
-			out = append(out, r)
 		default:
-			r := resultAt(Pass, v, fmt.Sprintf("compression is on; JDK %s is not the release the checklist names (1.8.0_151)", java.Version))
+			affected, unsure := jdkAffectedBy8189789(java.Version)
+			var r Result
+			switch {
+			case affected:
+				r = resultAt(Fail, v, fmt.Sprintf("compression is on and JDK %s is in the range broken by the GZIP bug JDK-8189789 (1.8.0_151 up to 8u161, which fixed it): compressed responses are corrupted", java.Version))
+			case unsure != "":
+				r = resultAt(Unknown, v, "compression is on and the JDK may be affected by JDK-8189789")
+				r.Reason = unsure
+			default:
+				r = resultAt(Pass, v, fmt.Sprintf("compression is on; JDK %s is outside the range broken by JDK-8189789 (1.8.0_151 to 1.8.0_160)", java.Version))
+			}
 			r.Subject = c.subject
 			out = append(out, r)
 		}
@@ -695,10 +705,41 @@ func checkCompressionJDKBug(f *Facts) []Result {
 	return out
 }
 
-// jdkAffectedBy8189789 is true for the release the WSO2 checklist names.
-// Other releases are not flagged: the facts do not give the affected range.
-func jdkAffectedBy8189789(version string) bool {
-	return strings.TrimSpace(version) == "1.8.0_151"
+// JDK-8189789 ("tomcat gzip-compressed response bodies appear to be broken
+// in update 151") came with the bundled zlib of the October 2017 JDK 8
+// updates: WSO2's production checklist names 1.8.0_151, and WSO2's own
+// CSRFGuard fix reproduced it on 1.8.0_152 as well (wso2/WSO2-OWASP-CSRFGuard
+// pull 1, upstream aramrami/OWASP-CSRFGuard pull 93: "JDK version:
+// jdk1.8.0_152 (latest 1.8 release)"; wso2/product-is issue 2199, fixed in
+// IS 5.4.1, January 2018). The fix shipped with the next JDK 8 updates,
+// 8u161/8u162 of January 2018 (the CSRFGuard maintainers: "fixed in a
+// following JDK version"); the exact build could not be confirmed from the
+// sources available here, so 8u161 and later count as fixed. JDK 7's
+// update of the same train (7u161) showed GZIP failures too
+// (spring-cloud/spring-cloud-netflix issue 2452); not established, so it is
+// reported as unknown, never as a failure.
+func jdkAffectedBy8189789(version string) (affected bool, unsure string) {
+	v := strings.TrimSpace(version)
+	update := func(prefix string) (int, bool) {
+		rest, ok := strings.CutPrefix(v, prefix)
+		if !ok {
+			return 0, false
+		}
+		n := 0
+		i := 0
+		for i < len(rest) && rest[i] >= '0' && rest[i] <= '9' {
+			n = n*10 + int(rest[i]-'0')
+			i++
+		}
+		return n, i > 0
+	}
+	if u, ok := update("1.8.0_"); ok {
+		return u >= 151 && u < 161, ""
+	}
+	if u, ok := update("1.7.0_"); ok && u >= 161 && u < 171 {
+		return false, "JDK " + v + " is JDK 7's update of the October 2017 train that broke GZIP in JDK 8 (JDK-8189789); whether it is affected is not established"
+	}
+	return false, ""
 }
 
 func nonEmpty(s, alt string) string {
@@ -809,6 +850,10 @@ func judgeCredentials(subject string, user, pass pack.Value) Result {
 	}
 	pw := valueText(pass)
 	switch {
+	case strings.TrimSpace(pw) == "":
+		r := resultAt(Fail, pass, fmt.Sprintf("user %q has an empty password", u))
+		r.Subject = subject
+		return r
 	case pw == "admin":
 		r := resultAt(Fail, pass, fmt.Sprintf("user %q has the stock password \"admin\"", u))
 		r.Subject = subject
@@ -1269,4 +1314,72 @@ func checkHSTS(f *Facts) []Result {
 		return []Result{{Status: NotApplicable, Message: "the Tomcat HTTPS connector is switched off"}}
 	}
 	return []Result{judgeFlag(v, "[http_header_security_filter.hsts] enabled", true, "HSTS is off: browsers are not told to insist on HTTPS")}
+}
+
+// ---------------------------------------------------------------- SEC-150
+
+// The Identity Server's shipped endpoint secret (IS 7.1.0 deployment.toml,
+// wso2/product-is v7.1.0): [identity.auth_framework.endpoint] app_password
+// = "dashboard", and [account_recovery.endpoint.auth] hash, the SHA-256 of
+// that same password, which the account recovery endpoint checks.
+const isShippedAppPassword = "dashboard"
+
+func isShippedHash() string {
+	sum := sha256.Sum256([]byte(isShippedAppPassword))
+	return hex.EncodeToString(sum[:])
+}
+
+func checkISEndpointSecrets(f *Facts) []Result {
+	p := f.Pack
+	if p.Product != pack.IS || p.Layout != pack.LayoutTOML {
+		return []Result{{Status: NotApplicable, Message: "the authentication and recovery endpoint secrets belong to the Identity Server's deployment.toml"}}
+	}
+	var out []Result
+	if v := p.Value("identity.auth_framework.endpoint.app_password"); v.Set() {
+		var r Result
+		switch pw := valueText(v); {
+		case v.Externalised:
+			r = resultAt(Pass, v, "app_password is externalised (secure vault or environment)")
+		case strings.TrimSpace(pw) == "":
+			r = resultAt(Fail, v, "app_password is empty")
+		case pw == isShippedAppPassword:
+			r = resultAt(Fail, v, "app_password is the shipped \"dashboard\": the authentication endpoints trust anyone who knows it")
+		default:
+			r = resultAt(Pass, v, "app_password is not the shipped value")
+		}
+		r.Subject = "[identity.auth_framework.endpoint] app_password"
+		out = append(out, r)
+	}
+	if v := p.Value("account_recovery.endpoint.auth.hash"); v.Set() {
+		var r Result
+		switch h := strings.ToLower(strings.TrimSpace(valueText(v))); {
+		case v.Externalised:
+			r = resultAt(Pass, v, "the recovery endpoint hash is externalised")
+		case h == "":
+			r = resultAt(Fail, v, "the recovery endpoint hash is empty")
+		case h == isShippedHash():
+			r = resultAt(Fail, v, "the recovery endpoint hash is the shipped one, SHA-256 of \"dashboard\"")
+		default:
+			r = resultAt(Pass, v, "the recovery endpoint hash is not the shipped one")
+		}
+		r.Subject = "[account_recovery.endpoint.auth] hash"
+		out = append(out, r)
+	}
+	if len(out) == 0 {
+		return []Result{{Status: NotApplicable, Message: "this Identity Server configures neither app_password nor the recovery endpoint hash"}}
+	}
+	return out
+}
+
+func init() {
+	register(Check{
+		ID: "CG-SEC-150", Title: "Identity Server endpoint secrets left at the shipped values", Category: "security", Severity: High,
+		Rationale: "Identity Server 7's deployment.toml ships [identity.auth_framework.endpoint] app_password = \"dashboard\" and " +
+			"[account_recovery.endpoint.auth] hash, the SHA-256 of \"dashboard\". The authentication and account recovery " +
+			"endpoints use them to trust their callers; left as shipped, the secret is in every copy of the product. An empty " +
+			"value is no better.",
+		Remediation: "Set app_password to a long random secret (from the secure vault: \"$secret{app_password}\") and hash to the " +
+			"SHA-256 hex of that secret (printf '%s' \"$SECRET\" | sha256sum), on every Identity Server node.",
+		Run: checkISEndpointSecrets,
+	})
 }

@@ -127,6 +127,18 @@ ssl_enabled_protocols = "TLSv1.2"
 			h.Java = JavaRuntime{Home: "/opt/jdk1.8.0_151", Version: "1.8.0_151", Major: 8}
 		}},
 		fixture{ID: "CG-SEC-040", Name: "jdk-17", Want: Pass},
+		fixture{ID: "CG-SEC-040", Name: "jdk-8u152", Want: Fail, Host: func(h *Host) {
+			h.Java = JavaRuntime{Home: "/opt/jdk1.8.0_152", Version: "1.8.0_152", Major: 8}
+		}},
+		fixture{ID: "CG-SEC-040", Name: "jdk-8u161-fixed", Want: Pass, Host: func(h *Host) {
+			h.Java = JavaRuntime{Home: "/opt/jdk1.8.0_161", Version: "1.8.0_161", Major: 8}
+		}},
+		fixture{ID: "CG-SEC-040", Name: "jdk-8u144-before", Want: Pass, Host: func(h *Host) {
+			h.Java = JavaRuntime{Home: "/opt/jdk1.8.0_144", Version: "1.8.0_144", Major: 8}
+		}},
+		fixture{ID: "CG-SEC-040", Name: "jdk-7u161-unsure", Want: Unknown, Host: func(h *Host) {
+			h.Java = JavaRuntime{Home: "/opt/jdk1.7.0_161", Version: "1.7.0_161", Major: 7}
+		}},
 		fixture{ID: "CG-SEC-040", Name: "jdk-8u151-compression-off", Want: Pass, Files: toml("[transport.http.properties]\ncompression = \"off\"\n[transport.https.properties]\ncompression = \"off\"\n"), Host: func(h *Host) {
 			h.Java = JavaRuntime{Home: "/opt/jdk1.8.0_151", Version: "1.8.0_151", Major: 8}
 		}},
@@ -145,7 +157,19 @@ ssl_enabled_protocols = "TLSv1.2"
 			apimTOML: "[server]\nhostname = \"gw.example.com\"\nserver_role = \"gateway-worker\"\n\n[transport.http]\nenable = false\n\n[transport.passthru_http.listener]\nenable = false\n\n[apim.ws]\nenable = false\n\n[apim.webhooks.http]\nenable = false\n",
 		}},
 
+		// CG-SEC-150 Identity Server endpoint secrets
+		fixture{ID: "CG-SEC-150", Name: "is71-shipped", Pack: "is-7.1", Want: Fail},
+		fixture{ID: "CG-SEC-150", Name: "is71-changed", Pack: "is-7.1", Want: Pass, Edit: func(t *testing.T, home string) {
+			replaceIn(t, home, "repository/conf/deployment.toml", `app_password= "dashboard"`, `app_password= "$secret{app_password}"`)
+			replaceIn(t, home, "repository/conf/deployment.toml", `66cd9688a2ae068244ea01e70f0e230f5623b7fa4cdecb65070a09ec06452262`, `0c5d1a1b8d4dd80e93d4d2b1d2d73d0a4f3aa9a0bd6c8f3a4b5f8a2b0f4e6c11`)
+		}},
+		fixture{ID: "CG-SEC-150", Name: "is71-empty-password", Pack: "is-7.1", Want: Fail, Edit: func(t *testing.T, home string) {
+			replaceIn(t, home, "repository/conf/deployment.toml", `app_password= "dashboard"`, `app_password= ""`)
+		}},
+		fixture{ID: "CG-SEC-150", Name: "apim-not-applicable", Want: NotApplicable},
+
 		// CG-SEC-060 default credentials
+		fixture{ID: "CG-SEC-060", Name: "empty-super-admin-password", Want: Fail, Files: toml("[super_admin]\nusername = \"root-admin\"\npassword = \"\"\n")},
 		fixture{ID: "CG-SEC-060", Name: "stock-admin-admin", Want: Fail},
 		fixture{ID: "CG-SEC-060", Name: "hardened-vault", Pack: "apim-4.2-hardened", Want: Pass},
 		fixture{ID: "CG-SEC-060", Name: "strong-literal", Want: Pass, Files: toml("[super_admin]\nusername = \"ops\"\npassword = \"x7#Lq-9vTz\"\n")},

@@ -63,10 +63,32 @@ HOME, STATE AND CONFIG:
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "log only warnings and errors; no progress bars"},
 		},
 		ExitErrHandler: func(*cli.Context, error) {}, // main maps errors to exit codes, not cli
+		OnUsageError:   onUsageError,
 		Before:         e.checkGlobals,
 		Commands:       commands(e),
 	}
+	var typed func([]*cli.Command)
+	typed = func(cmds []*cli.Command) {
+		for _, c := range cmds {
+			c.OnUsageError = onUsageError
+			typed(c.Subcommands)
+		}
+	}
+	typed(app.Commands)
 	return app
+}
+
+// onUsageError makes urfave/cli's flag errors (an unknown flag, a bad or
+// missing value) usage errors, exit 2, after printing what urfave prints
+// for them: the error and the command's help, on stdout.
+func onUsageError(c *cli.Context, err error, isSubcommand bool) error {
+	fmt.Fprintf(c.App.Writer, "Incorrect Usage: %s\n\n", err)
+	if lineage := c.Lineage(); isSubcommand && len(lineage) > 1 {
+		_ = cli.ShowCommandHelp(lineage[1], c.Command.Name)
+	} else {
+		_ = cli.ShowAppHelp(c)
+	}
+	return usageError{err}
 }
 
 // commands lists every subcommand; each lives in its own cmd_*.go file.

@@ -29,24 +29,11 @@ import (
 // code and configuration does not lose data written since the snapshot.
 var keepDataPaths = []string{"repository/database", "solr/data", "repository/logs"}
 
-// snapshotRunningError refuses a snapshot or restore under a running server.
-type snapshotRunningError struct {
-	pid int
-	op  string
-}
-
-func (e *snapshotRunningError) Error() string {
-	return fmt.Sprintf("the server is running (PID %d): %s needs it stopped, because the embedded H2 databases and the Solr index are written while it runs and would be captured or replaced half-way (inconsistent)", e.pid, e.op)
-}
-
-func (e *snapshotRunningError) ExitCode() int { return exitServerState }
-
-func (e *snapshotRunningError) Hint() string {
-	if e.op == "snapshot create" {
-		return "stop it first (carbonguard stop), or pass --allow-running to take a snapshot that may be inconsistent"
-	}
-	return "stop it first (carbonguard stop)"
-}
+// The operations a running server refuses (hints.go gives each its advice).
+const (
+	snapshotCreateOp  = "snapshot create"
+	snapshotRestoreOp = "snapshot restore"
+)
 
 func snapshotCommand(e *env) *cli.Command {
 	formatFlag := &cli.StringFlag{Name: "format", Value: "text", Usage: "text or json"}
@@ -227,7 +214,8 @@ func (e *env) refuseRunning(p *pack.Pack, op string) error {
 		return fmt.Errorf("checking whether the server runs: %w", err)
 	}
 	if running {
-		return &snapshotRunningError{pid: pid, op: op}
+		return &pack.ServerRunningError{PID: pid, Op: op,
+			Why: "the embedded H2 databases and the Solr index are written while it runs and would be captured or replaced half-way (inconsistent)"}
 	}
 	return nil
 }
@@ -242,7 +230,7 @@ func (e *env) snapshotCreate(c *cli.Context) error {
 	}
 	defer done()
 	if !c.Bool("allow-running") {
-		if err := e.refuseRunning(s.pack, "snapshot create"); err != nil {
+		if err := e.refuseRunning(s.pack, snapshotCreateOp); err != nil {
 			return err
 		}
 	}
@@ -645,7 +633,7 @@ func (e *env) snapshotRestore(c *cli.Context) error {
 		return err
 	}
 	defer done()
-	if err := e.refuseRunning(s.pack, "snapshot restore"); err != nil {
+	if err := e.refuseRunning(s.pack, snapshotRestoreOp); err != nil {
 		return err
 	}
 	if id, err = resolveID(s.store, id); err != nil {

@@ -532,27 +532,3 @@ func (e *env) runStatus(c *cli.Context) error {
 	}
 	return nil
 }
-
-// startExitCode maps the wrapper's refusals and verdicts to exit codes
-// (called from classify).
-func startExitCode(err error) (int, bool) {
-	var be *wrapper.BootError
-	switch {
-	case errors.As(err, &be):
-		switch {
-		case be.Interrupted != nil:
-			return exitInterrupted, true
-		case be.Verdict.State == wrapper.Failed:
-			return exitBootFailed, true
-		default:
-			return exitBootUnknown, true
-		}
-	case errors.As(err, new(*wrapper.RootError)):
-		return exitRoot, true
-	case errors.As(err, new(*wrapper.GateError)):
-		return exitFindings, true
-	case errors.As(err, new(*wrapper.AlreadyRunningError)):
-		return exitServerState, true
-	}
-	return 0, false
-}

@@ -2,8 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net"
@@ -19,7 +17,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/carbonguard/carbonguard/internal/testpack"
-	"github.com/carbonguard/carbonguard/wrapper"
 )
 
 // startScriptCmds are the txtar commands of the start_* scripts.
@@ -122,33 +119,6 @@ func killUnder(dir string) {
 		if err == nil && bytes.Contains(b, []byte(dir)) {
 			_ = syscall.Kill(pid, syscall.SIGKILL)
 		}
-	}
-}
-
-func TestStartExitCodes(t *testing.T) {
-	v := func(s wrapper.State) *wrapper.Verdict { return &wrapper.Verdict{State: s, Reason: "r"} }
-	tests := []struct {
-		name string
-		err  error
-		want int
-	}{
-		{"boot failed", &wrapper.BootError{Verdict: v(wrapper.Failed)}, exitBootFailed},
-		{"boot unknown", &wrapper.BootError{Verdict: v(wrapper.Unknown)}, exitBootUnknown},
-		{"interrupted", &wrapper.BootError{Verdict: v(wrapper.Unknown), Interrupted: context.Canceled}, exitInterrupted},
-		{"root", fmt.Errorf("start: %w", &wrapper.RootError{User: "root"}), exitRoot},
-		{"gate", &wrapper.GateError{Result: wrapper.GateResult{Blocked: true}}, exitFindings},
-		{"gate broken", &wrapper.GateError{Err: errors.New("x")}, exitFindings},
-		{"already running", &wrapper.AlreadyRunningError{PID: 1}, exitServerState},
-		{"run status", codeError{code: 143}, 143},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var buf bytes.Buffer
-			assert.Equal(t, tt.want, exitCode(tt.err, &buf))
-			if _, ok := tt.err.(codeError); !ok {
-				assert.True(t, strings.HasPrefix(buf.String(), "carbonguard: error: "), buf.String())
-			}
-		})
 	}
 }
 

@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -121,7 +120,7 @@ post-update with its new code; 1 after a --continue that left conflicts → stil
 				Name:  "post-update",
 				Usage: "act on the exit code of your u2 run",
 				Flags: []cli.Flag{
-					&cli.IntFlag{Name: "exit-code", Required: true, Usage: "u2's exit code"},
+					&cli.IntFlag{Name: "exit-code", Usage: "u2's exit code (required)"},
 					&cli.BoolFlag{Name: "start", Usage: "after exit code 0, start the server and judge its boot"},
 					&cli.BoolFlag{Name: "allow-root", Usage: "with --start: let the server run as root"},
 					&cli.StringFlag{Name: "format", Value: "text", Usage: "text or json"},
@@ -226,6 +225,7 @@ func (e *env) guardSetup(c *cli.Context, allowRoot bool) (*guardSession, error) 
 		KeepData:    cfg.Update.KeepData,
 		Progress:    s.bar.update,
 		Out:         e.stderr,
+		CrashPoint:  crashPoint,
 	}
 	return s, nil
 }
@@ -259,8 +259,7 @@ func notifierFrom(cfg *fileConfig, log zerolog.Logger) *hooks.Notifier {
 	return &hooks.Notifier{Command: cfg.Notify.Command, Webhook: cfg.Notify.Webhook, Timeout: cfg.Notify.Timeout.Duration, Log: log}
 }
 
-// hookServer adapts the wrapper to hooks.Server (hooks does not import the
-// wrapper: the arrows point main → wrapper → hooks).
+// hookServer adapts the wrapper to hooks.Server.
 type hookServer struct{ s *wrapper.Server }
 
 func (h hookServer) Running(context.Context) (int, bool, error) { return h.s.Pack().RunningPID() }
@@ -270,62 +269,35 @@ func (h hookServer) Stop(ctx context.Context) error {
 	return err
 }
 
-// Start returns a verdict that is not up as a Boot, not an error: the error
-// is kept for a start that could not be attempted at all.
-func (h hookServer) Start(ctx context.Context) (hooks.Boot, error) {
-	v, err := h.s.Start(ctx)
-	if v == nil {
-		return hooks.Boot{}, err
-	}
-	return bootOf(v), nil
-}
-
-func bootOf(v *wrapper.Verdict) hooks.Boot {
-	data, _ := json.Marshal(v)
-	return hooks.Boot{State: hooks.BootState(v.State), Summary: v.Reason, Verdict: data}
-}
+func (h hookServer) Start(ctx context.Context) (*wrapper.Verdict, error) { return h.s.Start(ctx) }
 
 // guardStart runs a wrapped start inside the update transaction (the third
-// flow): cmd_start calls it around its launch. An update awaiting its first
-// boot is committed on up, rolled back on anything else; an interrupted
-// operation is finished or undone first. launch starts the server and
-// returns the verdict (nil with an error when no start was attempted).
-// It returns launch's verdict and error unchanged when no update was
-// awaiting, and the rollback's typed error (exit 32 or 33) otherwise.
+// flow, hooks.Start) and tells the operator what it does: launch starts the
+// server and returns the verdict (nil with an error when no start was
+// attempted). It returns the verdict to report and launch's error, or the
+// transaction's typed error (exit 32 or 33).
 func (e *env) guardStart(ctx context.Context, hx hooks.Env, launch func(context.Context) (*wrapper.Verdict, error)) (*wrapper.Verdict, error) {
-	g, err := hooks.BeginStart(ctx, hx)
-	if err != nil {
+	res, err := hooks.Start(ctx, hooks.StartOptions{Env: hx, Launch: launch, Starting: func(tx, recovered *hooks.Tx) {
+		if recovered != nil {
+			fmt.Fprintf(e.stderr, "carbonguard: an interrupted update (%s) was found and %s before this start\n", recovered.ID, recovered.State)
+		}
+		if tx != nil {
+			fmt.Fprintf(e.stderr, "carbonguard: first boot after update %s (level %s -> %s): an up boot commits it, any other rolls it back\n",
+				tx.ID, levelText(tx.LevelBefore), levelText(tx.LevelAfter))
+		}
+	}})
+	if res == nil {
 		return nil, err
 	}
-	if g.Recovered != nil {
-		fmt.Fprintf(e.stderr, "carbonguard: an interrupted update (%s) was found and %s before this start\n", g.Recovered.ID, g.Recovered.State)
-	}
-	if tx := g.Tx(); tx != nil {
-		fmt.Fprintf(e.stderr, "carbonguard: first boot after update %s (level %s -> %s): an up boot commits it, any other rolls it back\n",
-			tx.ID, levelText(tx.LevelBefore), levelText(tx.LevelAfter))
-	}
-	v, lerr := launch(ctx)
-	if v == nil {
-		_ = g.Release()
-		return nil, lerr
-	}
-	res, herr := g.AfterBoot(ctx, bootOf(v))
-	if herr != nil {
+	if f := res.FailedFirstBoot; f != nil {
 		// After a rollback the verdict that matters is the restored pack's
 		// boot; the failed one is in the error and the failed directory.
-		if res != nil && res.Tx != nil && res.Tx.AfterRollback != nil && len(res.Tx.AfterRollback.Verdict) > 0 {
-			var after wrapper.Verdict
-			if json.Unmarshal(res.Tx.AfterRollback.Verdict, &after) == nil {
-				fmt.Fprintf(e.stderr, "carbonguard: first boot after update %s: %s: %s; rolled back, the verdict below is the restored pack's\n", res.Tx.ID, v.State, v.Reason)
-				return &after, herr
-			}
-		}
-		return v, herr
+		fmt.Fprintf(e.stderr, "carbonguard: first boot after update %s: %s: %s; rolled back, the verdict below is the restored pack's\n", res.Tx.ID, f.State, f.Reason)
 	}
 	if res.Outcome == hooks.OutcomeCommitted {
 		fmt.Fprintf(e.stderr, "carbonguard: update %s committed\n", res.Tx.ID)
 	}
-	return v, lerr
+	return res.Verdict, err
 }
 
 // hooksEnvForStart builds the hooks environment for a wrapped start with
@@ -339,7 +311,7 @@ func (e *env) hooksEnvForStart(p *pack.Pack, state string, cfg *fileConfig, log 
 		Home: p.Home, StateDir: state, Store: store, Server: hookServer{srv},
 		Notify: notifierFrom(cfg, log), Log: log, ToolVersion: version,
 		Compression: cfg.Snapshot.Compression, Exclude: cfg.Snapshot.Exclude, KeepData: cfg.Update.KeepData,
-		Out: e.stderr,
+		Out: e.stderr, CrashPoint: crashPoint,
 	}, nil
 }
 
@@ -438,12 +410,15 @@ func (e *env) runHook(c *cli.Context, pre bool) error {
 	if c.Args().Len() > 0 {
 		return usagef("hook %s takes no arguments (got %q)", c.Command.Name, c.Args().First())
 	}
+	if !pre && !c.IsSet("exit-code") {
+		return usagef("hook post-update needs --exit-code N, the exit code of your u2 run")
+	}
 	s, err := e.guardSetup(c, c.Bool("allow-root"))
 	if err != nil {
 		return err
 	}
 	defer s.bar.close()
-	o := hooks.HookOptions{Env: s.hx, StopServer: c.Bool("stop-server"), U2Backup: c.Bool("u2-backup")}
+	o := hooks.HookOptions{Env: s.hx, StopServer: c.Bool("stop-server"), U2Backup: c.Bool("u2-backup"), Start: c.Bool("start")}
 	ctx, cancel := signalContext(c.Context)
 	defer cancel()
 	var res *hooks.Result
@@ -456,32 +431,8 @@ func (e *env) runHook(c *cli.Context, pre bool) error {
 		return e.reportGuarded(s.format, "hook pre-update", res, err)
 	}
 	res, err = hooks.PostUpdate(ctx, o, c.Int("exit-code"))
-	if err == nil && c.Bool("start") && res != nil && res.Outcome == hooks.OutcomeUpdated {
-		srv := s.hx.Server
-		_, err = e.guardStart(ctx, s.hx, func(ctx context.Context) (*wrapper.Verdict, error) {
-			return srv.(hookServer).s.Start(ctx)
-		})
-		if tx, lerr := hooks.History(s.state); lerr == nil && len(tx) > 0 {
-			res.Tx = tx[len(tx)-1]
-			res.Outcome = outcomeOf(res.Tx.State)
-		}
-	}
 	s.bar.close()
 	return e.reportGuarded(s.format, "hook post-update", res, err)
-}
-
-func outcomeOf(st hooks.State) hooks.Outcome {
-	switch st {
-	case hooks.StateCommitted:
-		return hooks.OutcomeCommitted
-	case hooks.StateRolledBack:
-		return hooks.OutcomeRolledBack
-	case hooks.StateNeedsAttention:
-		return hooks.OutcomeNeedsAttention
-	case hooks.StateRestored:
-		return hooks.OutcomeRestored
-	}
-	return hooks.OutcomeUpdated
 }
 
 func (e *env) runRollback(c *cli.Context) error {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -13,13 +14,20 @@ import (
 	"github.com/carbonguard/carbonguard/hooks"
 	"github.com/carbonguard/carbonguard/pack"
 	"github.com/carbonguard/carbonguard/validate"
+	"github.com/carbonguard/carbonguard/wrapper"
 )
+
+// This file is the one place where errors become exit codes and messages:
+// the codes, their help text, and exitRules, which gives every exported
+// error type of every package its code (TestEveryErrorTypeHasAnExitCode
+// reads the packages' sources and fails when one is missing). The hints
+// that name commands and flags are in hints.go.
 
 // The exit codes, documented in every command's help (EXIT STATUS) and in the
 // README. A code once given a meaning keeps it.
 const (
 	exitOK             = 0  // success
-	exitFindings       = 1  // check: findings at or above the fail threshold (also a start refused by the gate)
+	exitFindings       = 1  // a check refused: findings at or above the fail threshold (check, the start gate), or the update's safety preflight
 	exitUsage          = 2  // usage or configuration error: bad flags, bad carbonguard.toml, not a pack, invalid pack configuration
 	exitFailure        = 3  // could not run: I/O error, missing tool, internal error
 	exitLocked         = 4  // another running guarded operation holds the pack's lock (a dead holder never blocks: the kernel releases it)
@@ -31,7 +39,7 @@ const (
 	exitCorrupt        = 20 // snapshot verify/restore: the archive does not match its manifest
 	exitIncomplete     = 21 // snapshot verify/restore: the snapshot is incomplete (no manifest, truncated archive)
 	exitUpdateFailed   = 30 // update: u2 failed; the pre-update snapshot was restored
-	exitConflicts      = 31 // update: u2 left conflicts; resolve and run update --continue, or rollback
+	exitUpdateOpen     = 31 // update: u2 did not finish and the transaction stays open: conflicts to resolve (update --continue), or (hook post-update) u2 updated itself and must run again
 	exitRolledBack     = 32 // the boot after an update failed; the pack was rolled back and the old version is up
 	exitNeedsAttention = 33 // the boot failed again after a rollback; the server is stopped and a person must look
 	exitRecovered      = 34 // an interrupted operation was found and finished or undone; run the command again
@@ -39,7 +47,8 @@ const (
 
 const exitStatusHelp = `EXIT STATUS:
    0   success
-   1   check: findings at or above the fail threshold (start: refused by the check gate)
+   1   check: findings at or above the fail threshold (start: refused by the check gate;
+       update, hook pre-update: refused by the update's safety preflight, nothing changed)
    2   usage or configuration error (bad flags, bad carbonguard.toml, not a pack, invalid pack configuration)
    3   could not run (I/O error, missing tool, internal error)
    4   the pack is locked by another running guarded operation (carbonguard status shows which)
@@ -51,16 +60,12 @@ const exitStatusHelp = `EXIT STATUS:
    20  snapshot: the archive is corrupt (does not match its manifest)
    21  snapshot: the snapshot is incomplete
    30  update: u2 failed and the pre-update snapshot was restored
-   31  update: u2 left conflicts (resolve, then update --continue; or rollback)
+   31  update: u2 left conflicts (resolve, then update --continue; or rollback); hook post-update:
+       u2 exited 2 (it updated itself: run it again); the transaction stays open either way
    32  the boot after an update failed and the pack was rolled back; the old version is up
    33  the boot failed again after the rollback; the server is stopped, a person must look
    34  an interrupted operation was found and finished or undone
    run: the server's own exit status is passed through`
-
-// exitCoder is implemented by errors that carry their own exit code.
-type exitCoder interface {
-	ExitCode() int
-}
 
 // usageError marks a mistake in how carbonguard was called or configured.
 type usageError struct{ err error }
@@ -70,8 +75,9 @@ func (e usageError) Unwrap() error { return e.err }
 
 func usagef(format string, a ...any) error { return usageError{fmt.Errorf(format, a...)} }
 
-// codeError carries an exit code chosen by a command (e.g. a run passing the
-// server's status through) and an optional message.
+// codeError carries an exit code chosen by a command (a run passing the
+// server's status through, a report already printed) and an optional
+// message; without one nothing more is printed.
 type codeError struct {
 	code int
 	err  error
@@ -84,107 +90,131 @@ func (e codeError) Error() string {
 	return e.err.Error()
 }
 func (e codeError) Unwrap() error { return e.err }
-func (e codeError) ExitCode() int { return e.code }
 
-// silent reports whether an error needs no message (the command printed its
-// own report already).
-func silent(err error) bool {
-	var ce codeError
-	return errors.As(err, &ce) && ce.err == nil
-}
-
-// exitCode is the one place that turns errors into exit codes and messages.
+// exitCode turns an error into the exit code and, unless the command printed
+// its own report already, the message and the hint.
 func exitCode(err error, stderr io.Writer) int {
 	if err == nil {
 		return exitOK
 	}
 	code := classify(err)
-	if !silent(err) {
-		fmt.Fprintf(stderr, "carbonguard: error: %s\n", oneLine(err.Error()))
-		if h := hint(err); h != "" {
-			fmt.Fprintf(stderr, "carbonguard: hint: %s\n", h)
-		}
+	var ce codeError
+	if errors.As(err, &ce) && ce.err == nil {
+		return code
+	}
+	fmt.Fprintf(stderr, "carbonguard: error: %s\n", strings.TrimSpace(err.Error()))
+	if h := hint(err); h != "" {
+		fmt.Fprintf(stderr, "carbonguard: hint: %s\n", h)
 	}
 	return code
 }
 
+// classify is the exit code of err: the first rule of exitRules that
+// matches. A wrapped error is classified by what it wraps.
 func classify(err error) int {
-	var ec exitCoder
-	if errors.As(err, &ec) {
-		return ec.ExitCode()
-	}
-	var ue usageError
-	if errors.As(err, &ue) {
-		return exitUsage
-	}
-	var notPack *pack.NotAPackError
-	var cfgErr *pack.ConfigError
-	var checkPolicyErr *validate.OptionsError
-	switch {
-	// The update transaction's outcomes (hooks), first: each is the
-	// command's answer, whatever caused it.
-	case errors.As(err, new(*hooks.RolledBackError)):
-		return exitRolledBack
-	case errors.As(err, new(*hooks.NeedsAttentionError)):
-		return exitNeedsAttention
-	case errors.As(err, new(*hooks.UpdateFailedError)):
-		return exitUpdateFailed
-	case errors.As(err, new(*hooks.ConflictsError)):
-		return exitConflicts
-	case errors.As(err, new(*hooks.RecoveredError)):
-		return exitRecovered
-	case errors.As(err, new(*hooks.LockedError)), errors.As(err, new(*hooks.OpenTxError)):
-		return exitLocked
-	case errors.As(err, new(*hooks.ServerRunningError)):
-		return exitServerState
-	case errors.As(err, new(*hooks.UsageError)), errors.As(err, new(*hooks.U2ArgsError)), errors.As(err, new(*hooks.NoSuchTxError)):
-		return exitUsage
-	case errors.As(err, &notPack), errors.As(err, &cfgErr):
-		return exitUsage
-	case errors.As(err, &checkPolicyErr): // bad [check] policy, e.g. an acceptance of an unknown check
-		return exitUsage
-	case errors.As(err, new(*archive.CorruptError)):
-		return exitCorrupt
-	case errors.As(err, new(*archive.IncompleteError)):
-		return exitIncomplete
-	case errors.As(err, new(*archive.NotFoundError)), errors.As(err, new(*archive.UsageError)), errors.As(err, new(*archive.UnstorableError)):
-		return exitUsage
-	case errors.Is(err, archive.ErrBusy):
-		return exitLocked
-	case errors.Is(err, context.Canceled):
-		return exitInterrupted
-	}
-	if code, ok := startExitCode(err); ok { // start, run, restart (cmd_start.go)
-		return code
-	}
-	// urfave/cli reports unknown flags and commands as plain errors.
-	msg := err.Error()
-	for _, p := range []string{"flag provided but not defined", "Required flag", "invalid value", "No help topic", "unknown command"} {
-		if strings.Contains(msg, p) {
-			return exitUsage
+	for _, r := range exitRules {
+		if code, ok := r.code(err); ok {
+			return code
 		}
 	}
 	return exitFailure
 }
 
-// hint suggests what to do next for known mistakes.
-func hint(err error) string {
-	var notPack *pack.NotAPackError
-	if errors.As(err, &notPack) {
-		return "point --home (or $CARBON_HOME) at the product's home directory, the one holding bin/ and repository/ (MI: conf/)"
-	}
-	if errors.As(err, new(*archive.UnstorableError)) {
-		return "exclude them (snapshot create --exclude PATH, or [snapshot] exclude in carbonguard.toml; a whole restore keeps the live ones), or make them readable; nothing was written"
-	}
-	type hinter interface{ Hint() string }
-	var h hinter
-	if errors.As(err, &h) {
-		return h.Hint()
-	}
-	return ""
+// An exitRule gives one error type (or value) its exit code.
+type exitRule struct {
+	name string // as the sources spell it, e.g. "hooks.LockedError"
+	code func(error) (int, bool)
 }
 
-func oneLine(s string) string { return strings.TrimSpace(s) }
+// errorType is the rule "any error that is (or wraps) a T exits with code".
+func errorType[T error](code int) exitRule {
+	return errorTypeFunc(func(T) int { return code })
+}
 
-// Keep cli imported for helpers in other files that build commands.
-var _ = cli.Exit
+// errorTypeFunc is errorType with a code that depends on the error.
+func errorTypeFunc[T error](code func(T) int) exitRule {
+	t := reflect.TypeFor[T]()
+	if t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	return exitRule{name: t.String(), code: func(err error) (int, bool) {
+		var target T
+		if errors.As(err, &target) {
+			return code(target), true
+		}
+		return 0, false
+	}}
+}
+
+// errorValue is the rule for a sentinel error value.
+func errorValue(name string, target error, code int) exitRule {
+	return exitRule{name: name, code: func(err error) (int, bool) { return code, errors.Is(err, target) }}
+}
+
+// exitRules, in the order they are tried: what a command chose itself, then
+// the update transaction's outcomes (each is the command's answer, whatever
+// caused it), then the rest. Everything else is exitFailure.
+var exitRules = []exitRule{
+	errorTypeFunc(func(e codeError) int { return e.code }),
+	errorType[usageError](exitUsage),
+
+	errorType[*hooks.RolledBackError](exitRolledBack),
+	errorType[*hooks.NeedsAttentionError](exitNeedsAttention),
+	errorType[*hooks.UpdateFailedError](exitUpdateFailed),
+	errorType[*hooks.ConflictsError](exitUpdateOpen),
+	// hook post-update --exit-code 2: u2 updated itself; the transaction
+	// stays open until the operator runs it again, as on conflicts.
+	errorType[*hooks.PendingError](exitUpdateOpen),
+	errorType[*hooks.RecoveredError](exitRecovered),
+	errorType[*hooks.LockedError](exitLocked),
+	errorType[*hooks.OpenTxError](exitLocked),
+	// The update's safety preflight (free space, product.txt, leftover
+	// conflicts, the update tool) refused, nothing changed: a check that
+	// blocks, as the start gate's findings do.
+	errorType[*hooks.PreflightError](exitFindings),
+	errorType[*hooks.UsageError](exitUsage),
+	errorType[*hooks.U2ArgsError](exitUsage),
+	errorType[*hooks.NoSuchTxError](exitUsage),
+
+	errorType[*pack.ServerRunningError](exitServerState),
+	errorType[*pack.NotAPackError](exitUsage),
+	errorType[*pack.ConfigError](exitUsage),
+	errorType[*validate.OptionsError](exitUsage), // bad [check] policy, e.g. an acceptance of an unknown check
+
+	errorType[*archive.CorruptError](exitCorrupt),
+	// Met only in a snapshot's archive or manifest, where CorruptError
+	// wraps it (verify, restore): a snapshot not to be trusted.
+	errorType[*archive.UnsafeEntryError](exitCorrupt),
+	errorType[*archive.IncompleteError](exitIncomplete),
+	errorType[*archive.NotFoundError](exitUsage),
+	errorType[*archive.UsageError](exitUsage),
+	errorType[*archive.UnstorableError](exitUsage), // entries a snapshot cannot hold: exclude them
+	errorValue("archive.ErrBusy", archive.ErrBusy, exitLocked),
+	// Could not run: a file that changed while read, a full disk; a restore
+	// left pending, which the commands finish first (Store.Recover) and so
+	// never meet.
+	errorType[*archive.ChangedError](exitFailure),
+	errorType[*archive.InsufficientSpaceError](exitFailure),
+	errorValue("archive.ErrRestorePending", archive.ErrRestorePending, exitFailure),
+
+	errorValue("context.Canceled", context.Canceled, exitInterrupted),
+
+	errorTypeFunc(func(e *wrapper.BootError) int {
+		switch {
+		case e.Interrupted != nil:
+			return exitInterrupted
+		case e.Verdict.State == wrapper.Failed:
+			return exitBootFailed
+		default:
+			return exitBootUnknown
+		}
+	}),
+	errorType[*wrapper.RootError](exitRoot),
+	errorType[*wrapper.GateError](exitFindings),
+
+	// urfave/cli answers an unknown command with cli.Exit("No help topic
+	// for ...", 3); carbonguard never uses cli.Exit, so any other error
+	// with an exit code of its own is urfave's, and a usage error. Flag
+	// errors are usage errors already (onUsageError in app.go).
+	errorType[cli.ExitCoder](exitUsage),
+}

@@ -2,9 +2,7 @@ package main
 
 import (
 	"bytes"
-	"errors"
 	"flag"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,17 +13,24 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/carbonguard/carbonguard/internal/testpack"
-	"github.com/carbonguard/carbonguard/pack"
 )
 
 var updateScripts = flag.Bool("update-scripts", false, "rewrite the txtar scripts' golden sections (cmp with -update)")
 
 // TestMain lets the testscripts run the test binary as "carbonguard": each
 // `carbonguard ...` line in testdata/script/*.txtar is a real child process
-// that goes through main's run() and exit codes.
+// that goes through main's run() and exit codes. This carbonguard, and only
+// this one, pauses at the update step $CARBONGUARD_TEST_PAUSE_AT names
+// (writing its PID to $CARBONGUARD_TEST_PAUSE_FILE) for a script to kill it
+// there.
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
-		"carbonguard": func() { os.Exit(run(os.Args, os.Stdin, os.Stdout, os.Stderr)) },
+		"carbonguard": func() {
+			if at := os.Getenv("CARBONGUARD_TEST_PAUSE_AT"); at != "" {
+				crashPoint = testpack.PauseAt(at, os.Getenv("CARBONGUARD_TEST_PAUSE_FILE"))
+			}
+			os.Exit(run(os.Args, os.Stdin, os.Stdout, os.Stderr))
+		},
 	})
 }
 
@@ -70,29 +75,6 @@ func scriptCmds(root string) map[string]func(ts *testscript.TestScript, neg bool
 		cmds[k] = v
 	}
 	return cmds
-}
-
-func TestExitCodeClassification(t *testing.T) {
-	tests := []struct {
-		name string
-		err  error
-		want int
-	}{
-		{"nil", nil, exitOK},
-		{"usage", usagef("bad flag"), exitUsage},
-		{"wrapped usage", fmt.Errorf("loading: %w", usagef("bad")), exitUsage},
-		{"not a pack", &pack.NotAPackError{Dir: "/x", LookedFor: []string{"bin/"}}, exitUsage},
-		{"config error", &pack.ConfigError{Pos: pack.Position{File: "repository/conf/deployment.toml", Line: 3}, What: "bad"}, exitUsage},
-		{"explicit code", codeError{code: exitBootFailed}, exitBootFailed},
-		{"unknown flag", errors.New("flag provided but not defined: -x"), exitUsage},
-		{"plain failure", errors.New("disk on fire"), exitFailure},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var buf bytes.Buffer
-			assert.Equal(t, tt.want, exitCode(tt.err, &buf))
-		})
-	}
 }
 
 func TestSilentCodeErrorPrintsNothing(t *testing.T) {

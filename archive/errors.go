@@ -9,6 +9,10 @@ import (
 	"github.com/carbonguard/carbonguard/internal/humanize"
 )
 
+// The errors say what is wrong with a tree or a snapshot; the hints that
+// name the commands and settings of a program using the store are that
+// program's to add (carbonguard's are in its hints.go).
+
 // CorruptError means a snapshot's archive does not match its manifest, or
 // holds an entry that must not be trusted (see UnsafeEntryError). The
 // snapshot must not be restored.
@@ -59,11 +63,6 @@ func (e *IncompleteError) Error() string {
 }
 
 func (e *IncompleteError) Unwrap() error { return e.Err }
-
-// Hint suggests what to do.
-func (e *IncompleteError) Hint() string {
-	return "this snapshot cannot be restored; delete it (snapshot prune) and take a new one"
-}
 
 // UnsafeEntryError is an archive or manifest entry that could write outside
 // the restore root or create something a snapshot never holds: an absolute
@@ -154,18 +153,10 @@ func (e *InsufficientSpaceError) Error() string {
 	return fmt.Sprintf("not enough free space for the %s in %s: need about %s, %s free", e.What, e.Dir, humanize.Bytes(e.Need), humanize.Bytes(e.Free))
 }
 
-// Hint suggests what to do.
-func (e *InsufficientSpaceError) Hint() string {
-	return "free space there (snapshot prune removes old snapshots) or exclude large directories such as repository/logs"
-}
-
 // NotFoundError means no snapshot has the id.
 type NotFoundError struct{ ID string }
 
 func (e *NotFoundError) Error() string { return fmt.Sprintf("no snapshot %q", e.ID) }
-
-// Hint suggests what to do.
-func (e *NotFoundError) Hint() string { return "snapshot list shows the snapshots there are" }
 
 // ErrBusy is returned when another process is restoring or recovering with
 // the same store.

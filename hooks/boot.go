@@ -9,161 +9,44 @@ import (
 	"path/filepath"
 
 	"github.com/carbonguard/carbonguard/internal/durable"
+	"github.com/carbonguard/carbonguard/wrapper"
 )
-
-// StartGuard is what a wrapped start holds from before it starts the server
-// until its boot verdict has been acted on: the pack's lock, and the update
-// transaction awaiting its first boot, if any. Get one with BeginStart; end
-// it with AfterBoot (or Release when the start could not be attempted).
-type StartGuard struct {
-	env  *Env
-	lock *Lock
-	j    *Journal
-	tx   *Tx
-	// Recovered is an interrupted transaction BeginStart found and finished
-	// or undone before this start.
-	Recovered *Tx
-}
-
-// BeginStart prepares a wrapped start: it takes the lock, finishes or undoes
-// an interrupted operation, refuses while the pack is mid-update (conflicts
-// to merge, or an operator's own u2 run between hook pre-update and
-// post-update), and marks an update awaiting its first boot as booting.
-//
-// A transaction already rolled back or needing attention is terminal: the
-// start that follows is an ordinary start and never rolls back again.
-//
-// When recovering found a rollback interrupted after its restore, finishing
-// it starts the server itself; BeginStart then returns that result's error
-// (*RolledBackError or *NeedsAttentionError) and no guard: the caller must
-// not start again.
-func BeginStart(ctx context.Context, env Env) (*StartGuard, error) {
-	if err := env.check(); err != nil {
-		return nil, err
-	}
-	lock, err := AcquireLock(env.StateDir, "start")
-	if err != nil {
-		return nil, err
-	}
-	g := &StartGuard{env: &env, lock: lock}
-	ok := false
-	defer func() {
-		if !ok {
-			_ = lock.Release()
-		}
-	}()
-	if g.j, err = OpenJournal(env.StateDir); err != nil {
-		return nil, err
-	}
-	rec, err := recoverLocked(ctx, g.env, g.j, lock)
-	if rec != nil {
-		var re *RecoveredError
-		if err != nil && !errors.As(err, &re) {
-			return nil, err // the recovery ended the matter (e.g. a rollback finished)
-		}
-		g.Recovered = rec.Tx
-		env.Log.Warn().Str("tx", rec.Tx.ID).Str("state", string(rec.Tx.State)).Msg("an interrupted operation was found and finished or undone before this start")
-	} else if err != nil {
-		return nil, err
-	}
-	open, err := g.j.Open()
-	if err != nil {
-		return nil, err
-	}
-	if open != nil {
-		switch open.State {
-		case StateAwaitingBoot, StateBooting:
-			msg := "first boot after the update: starting the server"
-			if open.State == StateBooting {
-				msg = "first boot after the update: starting again (the previous start was interrupted)"
-				// The interrupted start may have left the updated server
-				// running, unjudged: stop it so that this start judges a
-				// boot from the beginning instead of refusing as "already
-				// running".
-				if env.Server != nil {
-					if pid, running, err := env.Server.Running(ctx); err == nil && running {
-						env.Log.Warn().Str("tx", open.ID).Int("pid", pid).Msg("the interrupted first boot left the server running unjudged; stopping it to judge the boot again")
-						if err := env.Server.Stop(ctx); err != nil {
-							return nil, fmt.Errorf("stopping the unjudged server of update %s: %w", open.ID, err)
-						}
-					}
-				}
-			}
-			if err := g.j.Transition(open, StateBooting, msg); err != nil {
-				return nil, err
-			}
-			g.tx = open
-		default:
-			return nil, &OpenTxError{Tx: open}
-		}
-	}
-	ok = true
-	return g, nil
-}
-
-// Tx is the update transaction this start will judge, or nil for an
-// ordinary start.
-func (g *StartGuard) Tx() *Tx { return g.tx }
-
-// Release gives the lock back without judging (the start could not be
-// attempted). The transaction stays booting; the next start judges it.
-func (g *StartGuard) Release() error {
-	if g == nil {
-		return nil
-	}
-	return g.lock.Release()
-}
-
-// AfterBoot acts on the boot verdict of the start BeginStart prepared. With
-// no update awaiting its first boot it does nothing (OutcomeNone). Up:
-// commit. Failed or unknown: stop the server, keep the failed tree's logs,
-// verdict and diff, restore the pre-update snapshot, start again and judge
-// again; up gives *RolledBackError (the old pack is up), anything else stops
-// the server and gives *NeedsAttentionError. Either way the transaction is
-// then terminal, so no later start rolls back again.
-func (g *StartGuard) AfterBoot(ctx context.Context, boot Boot) (*Result, error) {
-	defer g.lock.Release()
-	if g.tx == nil {
-		return &Result{Outcome: OutcomeNone, Boot: &boot}, nil
-	}
-	return judge(ctx, g.env, g.j, g.tx, boot)
-}
 
 // bootAndJudge is update --start: the first boot, under the update's lock.
 func bootAndJudge(ctx context.Context, e *Env, j *Journal, tx *Tx) (*Result, error) {
 	if err := j.Transition(tx, StateBooting, "first boot after the update: starting the server"); err != nil {
 		return nil, err
 	}
-	boot, err := e.Server.Start(ctx)
-	if err != nil {
+	v, err := e.Server.Start(ctx)
+	if v == nil {
 		return &Result{Outcome: OutcomeUpdated, Tx: tx}, fmt.Errorf("starting the server after update %s: %w (the update awaits its first boot; carbonguard start judges it)", tx.ID, err)
 	}
-	return judge(ctx, e, j, tx, boot)
+	return judge(ctx, e, j, tx, v)
 }
 
-func bootRecord(b Boot) *BootRecord {
-	st := b.State
+func bootRecord(v *wrapper.Verdict) *BootRecord {
+	st := v.State
 	if st == "" {
-		st = BootUnknown
+		st = wrapper.Unknown
 	}
-	return &BootRecord{State: st, Summary: b.Summary, Time: now(), Verdict: b.Verdict}
+	return &BootRecord{State: st, Summary: v.Reason, Time: now(), Verdict: v}
 }
 
 // judge commits on up and rolls back on anything else.
-func judge(ctx context.Context, e *Env, j *Journal, tx *Tx, boot Boot) (*Result, error) {
-	tx.Boot = bootRecord(boot)
-	if tx.Boot.State == BootUp {
+func judge(ctx context.Context, e *Env, j *Journal, tx *Tx, v *wrapper.Verdict) (*Result, error) {
+	tx.Boot = bootRecord(v)
+	if tx.Boot.State == wrapper.Up {
 		msg := "the first boot after the update was up; update committed"
-		if boot.Summary != "" {
-			msg += " (" + boot.Summary + ")"
+		if v.Reason != "" {
+			msg += " (" + v.Reason + ")"
 		}
 		if err := j.Transition(tx, StateCommitted, msg); err != nil {
 			return nil, err
 		}
 		e.Log.Info().Str("tx", tx.ID).Msg("update committed")
-		return &Result{Outcome: OutcomeCommitted, Tx: tx, Boot: &boot}, nil
+		return &Result{Outcome: OutcomeCommitted, Tx: tx, Verdict: v}, nil
 	}
-	e.Log.Warn().Str("tx", tx.ID).Str("verdict", string(tx.Boot.State)).Str("summary", boot.Summary).Msg("the first boot after the update failed; rolling back")
+	e.Log.Warn().Str("tx", tx.ID).Str("verdict", string(tx.Boot.State)).Str("summary", v.Reason).Msg("the first boot after the update failed; rolling back")
 	return rollbackFrom(ctx, e, j, tx, StepStopping)
 }
 
@@ -227,11 +110,12 @@ func rollbackFrom(ctx context.Context, e *Env, j *Journal, tx *Tx, step Rollback
 					return attention(ctx, e, j, tx, "stopping the server before starting the restored pack: "+err.Error())
 				}
 			}
-			boot, err := e.Server.Start(ctx)
-			if err != nil {
-				boot = Boot{State: BootUnknown, Summary: "the start could not be attempted: " + err.Error()}
+			v, err := e.Server.Start(ctx)
+			if v != nil {
+				tx.AfterRollback = bootRecord(v)
+			} else {
+				tx.AfterRollback = &BootRecord{State: wrapper.Unknown, Summary: "the start could not be attempted: " + err.Error(), Time: now()}
 			}
-			tx.AfterRollback = bootRecord(boot)
 			if err := j.Save(tx); err != nil {
 				return nil, err
 			}
@@ -247,7 +131,7 @@ func rollbackFrom(ctx context.Context, e *Env, j *Journal, tx *Tx, step Rollback
 
 // finishRollback records the outcome of the boot after the rollback.
 func finishRollback(ctx context.Context, e *Env, j *Journal, tx *Tx) (*Result, error) {
-	if tx.AfterRollback != nil && tx.AfterRollback.State == BootUp {
+	if tx.AfterRollback != nil && tx.AfterRollback.State == wrapper.Up {
 		msg := "rolled back: the pre-update pack is restored and up; the failed boot's evidence is in " + tx.FailedDir
 		if err := j.Transition(tx, StateRolledBack, msg); err != nil {
 			return nil, err
@@ -296,7 +180,11 @@ func keepVerdict(tx *Tx) error {
 	if tx.Boot == nil {
 		return nil
 	}
-	return durable.WriteFile(filepath.Join(tx.FailedDir, "verdict.json"), append(verdictJSON(tx.Boot), '\n'), 0o600)
+	data, err := json.Marshal(verdictOf(tx.Boot))
+	if err != nil {
+		return err
+	}
+	return durable.WriteFile(filepath.Join(tx.FailedDir, "verdict.json"), append(data, '\n'), 0o600)
 }
 
 // keepLogs copies the failed tree's repository/logs into the failed

@@ -17,17 +17,26 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/carbonguard/carbonguard/archive"
+	"github.com/carbonguard/carbonguard/internal/testpack"
+)
+
+// The helper process learns where to pause from these variables, which
+// only the tests read: they set Env.CrashPoint, which carbonguard never does.
+const (
+	pauseAtEnv   = "CARBONGUARD_TEST_PAUSE_AT"   // <state>[/<step>]
+	pauseFileEnv = "CARBONGUARD_TEST_PAUSE_FILE" // the helper writes its PID here once paused
 )
 
 // TestCrashHelperProcess is not a test: it is the carbonguard the crash
 // tests kill. It runs one guarded operation on the pack named by the
-// environment and pauses at the step CARBONGUARD_TEST_PAUSE_AT names.
+// environment and pauses at the step pauseAtEnv names.
 func TestCrashHelperProcess(t *testing.T) {
 	op := os.Getenv("CARBONGUARD_CRASH_OP")
 	if op == "" {
 		t.Skip("helper process only")
 	}
 	env := testEnv(t, os.Getenv("CARBONGUARD_CRASH_HOME"))
+	env.CrashPoint = testpack.PauseAt(os.Getenv(pauseAtEnv), os.Getenv(pauseFileEnv))
 	ctx := context.Background()
 	var err error
 	switch op {
@@ -38,9 +47,8 @@ func TestCrashHelperProcess(t *testing.T) {
 	case "start":
 		var g *StartGuard
 		if g, err = BeginStart(ctx, env); err == nil {
-			var boot Boot
-			boot, _ = env.Server.Start(ctx)
-			_, err = g.AfterBoot(ctx, boot)
+			v, _ := env.Server.Start(ctx)
+			_, err = g.AfterBoot(ctx, v)
 		}
 	}
 	fmt.Println("finished without pausing:", err)
@@ -153,11 +161,10 @@ func TestKilledAtEachStepLeavesThePackWhole(t *testing.T) {
 					if g.Recovered != nil {
 						res = &Result{Outcome: OutcomeNone, Tx: g.Recovered}
 					}
-					var boot Boot
-					boot, err = env.Server.Start(ctx)
-					require.NoError(t, err)
+					v, serr := env.Server.Start(ctx)
+					require.NoError(t, serr)
 					var r2 *Result
-					r2, err = g.AfterBoot(ctx, boot)
+					r2, err = g.AfterBoot(ctx, v)
 					if res == nil {
 						res = r2
 					}
@@ -238,9 +245,9 @@ func TestInterruptedFirstBootWithServerLeftRunningIsJudgedAgain(t *testing.T) {
 	require.NoError(t, err)
 	assert.False(t, running, "the unjudged server was stopped before this start")
 
-	boot, err := env.Server.Start(ctx)
+	v, err := env.Server.Start(ctx)
 	require.NoError(t, err)
-	res, err := g.AfterBoot(ctx, boot)
+	res, err := g.AfterBoot(ctx, v)
 	require.NoError(t, err)
 	assert.Equal(t, OutcomeCommitted, res.Outcome)
 }

@@ -8,11 +8,11 @@
 // masked) and acts on its exit code: 0 leaves the update awaiting its first
 // boot, 2 runs u2 again, 3 keeps the transaction open on conflicts, anything
 // else restores the snapshot at once. PreUpdate and PostUpdate split the same
-// steps around an operator's own u2 run. BeginStart and StartGuard.AfterBoot
-// wrap a start: the first boot after an update commits it when up, and
-// otherwise rolls back (stop, keep the failed tree's logs, verdict and diff,
-// restore, start again; a second failure stops and asks for a person; never
-// a loop). Rollback restores by hand.
+// steps around an operator's own u2 run. Start wraps a start (BeginStart,
+// the launch, StartGuard.AfterBoot): the first boot after an update commits
+// it when up, and otherwise rolls back (stop, keep the failed tree's logs,
+// verdict and diff, restore, start again; a second failure stops and asks
+// for a person; never a loop). Rollback restores by hand.
 //
 // Every step is written to the journal (<state>/journal/<tx>/tx.json,
 // atomically) before it is taken, so a process killed anywhere leaves a
@@ -20,8 +20,10 @@
 // finishes or undoes. The journal never holds a secret.
 //
 // hooks drives snapshots through archive and the server through the small
-// Server interface, which main implements with the wrapper (the package
-// arrows point main → wrapper → hooks → archive). It never prints for the
+// Server interface, which main implements with the wrapper; it judges boots
+// by the wrapper's typed verdict (wrapper.Verdict), the one thing it takes
+// from that package, and reads the pack through Env.OpenPack. The arrows:
+// main → hooks → wrapper → pack, hooks → archive. It never prints for the
 // user and never exits; outcomes that need their own exit code come back as
 // typed errors.
 package hooks

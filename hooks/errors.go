@@ -17,21 +17,6 @@ func (e *NoSuchTxError) Hint() string {
 	return "carbonguard history lists the transactions; carbonguard snapshot list the snapshots"
 }
 
-// ServerRunningError: the operation needs the server stopped.
-type ServerRunningError struct {
-	PID int
-	Op  string
-}
-
-func (e *ServerRunningError) Error() string {
-	return fmt.Sprintf("the server is running (PID %d): %s needs it stopped, because u2 replaces jars under a running JVM and a snapshot of live H2 and Solr files would be inconsistent", e.PID, e.Op)
-}
-
-// Hint says how to stop it.
-func (e *ServerRunningError) Hint() string {
-	return "stop it first (carbonguard stop), or pass --stop-server to let carbonguard stop it"
-}
-
 // OpenTxError: another update transaction is open, so a new one may not
 // begin. Between hook pre-update and hook post-update the open transaction
 // is what keeps a second update out (a flock cannot span two processes).
@@ -73,7 +58,8 @@ func (e *PreflightError) Error() string {
 	return "the update is unsafe, nothing was changed: " + strings.Join(e.Problems, "; ")
 }
 
-// U2Error carries the args problem of a u2 command line given by the user.
+// U2ArgsError refuses an argument of the u2 command line the operator
+// gave (credentials, short flags): nothing was run.
 type U2ArgsError struct{ Arg, Why string }
 
 func (e *U2ArgsError) Error() string {

@@ -46,8 +46,20 @@ type Env struct {
 	Progress func(archive.Progress)
 	// Out receives u2's output as it runs (masked); nil = only the journal.
 	Out io.Writer
-	// OpenPack reads the pack; nil = pack.Open.
-	OpenPack func(home string) (*pack.Pack, error)
+	// OpenPack reads the pack at Home as it is now. hooks reads the pack
+	// only under the lock, where recovering an interrupted operation or u2
+	// may have changed it since the command's own read, and reads it again
+	// after u2 (the update level after). The command passes its session's
+	// reader, so these reads take the options of its own (system
+	// properties, and how strictly the configuration is read). nil =
+	// pack.Open(Home).
+	OpenPack func() (*pack.Pack, error)
+	// CrashPoint is for the crash tests only, which kill carbonguard at each
+	// step: it is called each time the journal has recorded a state (or a
+	// step of one), before the step is taken, and once u2 has started
+	// ("u2-started"). carbonguard leaves it nil; no flag or environment
+	// variable sets it.
+	CrashPoint func(state, step string)
 }
 
 // keepDataPaths are what KeepData keeps live through a restore.
@@ -55,7 +67,7 @@ var keepDataPaths = []string{"repository/database", "solr/data", "repository/log
 
 func (e *Env) openPack() (*pack.Pack, error) {
 	if e.OpenPack != nil {
-		return e.OpenPack(e.Home)
+		return e.OpenPack()
 	}
 	return pack.Open(e.Home)
 }
@@ -89,20 +101,22 @@ func (e *Env) ensureStopped(ctx context.Context, op string, stop bool) error {
 	if !running {
 		return nil
 	}
-	if !stop {
-		return &ServerRunningError{PID: pid, Op: op}
-	}
-	if e.Server == nil {
-		return &ServerRunningError{PID: pid, Op: op}
+	if !stop || e.Server == nil {
+		return runningErr(pid, op)
 	}
 	e.Log.Info().Int("pid", pid).Str("op", op).Msg("stopping the server")
 	if err := e.Server.Stop(ctx); err != nil {
 		return fmt.Errorf("stopping the server (PID %d): %w", pid, err)
 	}
 	if pid, running, err := e.serverPID(ctx); err == nil && running {
-		return &ServerRunningError{PID: pid, Op: op}
+		return runningErr(pid, op)
 	}
 	return nil
+}
+
+func runningErr(pid int, op string) error {
+	return &pack.ServerRunningError{PID: pid, Op: op,
+		Why: "u2 replaces jars under a running JVM and a snapshot of live H2 and Solr files would be inconsistent"}
 }
 
 // snapshot takes a snapshot of root and verifies it.

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/carbonguard/carbonguard/archive"
+	"github.com/carbonguard/carbonguard/wrapper"
 )
 
 // fixturePack copies testdata/packs/apim-4.2 (the module's fixture) into a
@@ -138,23 +139,23 @@ func (s fileServer) Stop(context.Context) error {
 	return err
 }
 
-func (s fileServer) Start(context.Context) (Boot, error) {
+func (s fileServer) Start(context.Context) (*wrapper.Verdict, error) {
 	f, err := os.OpenFile(filepath.Join(s.home, "repository", "logs", "wso2carbon.log"), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
 	if err != nil {
-		return Boot{}, err
+		return nil, err
 	}
 	defer f.Close()
 	broken, _ := filepath.Glob(filepath.Join(s.home, "repository", "components", "plugins", "broken_*"))
 	_, alwaysFail := os.Stat(s.home + ".fail-always")
 	if len(broken) > 0 || alwaysFail == nil {
 		f.WriteString("ERROR {org.wso2.carbon.core.init.CarbonServerManager} - WSO2 Carbon startup failed.\n")
-		return Boot{State: BootFailed, Summary: "startup failed", Verdict: []byte(`{"state":"failed","reason":"startup failed"}`)}, nil
+		return &wrapper.Verdict{State: wrapper.Failed, Reason: "startup failed"}, nil
 	}
 	f.WriteString("INFO {org.wso2.carbon.core.internal.StartupFinalizerServiceComponent} - WSO2 Carbon started in 3 sec\n")
 	if err := os.WriteFile(s.marker(), nil, 0o644); err != nil {
-		return Boot{}, err
+		return nil, err
 	}
-	return Boot{State: BootUp, Summary: "started in 3 sec", Verdict: []byte(`{"state":"up"}`)}, nil
+	return &wrapper.Verdict{State: wrapper.Up, Reason: "started in 3 sec"}, nil
 }
 
 func testEnv(t *testing.T, home string) Env {

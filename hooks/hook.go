@@ -19,6 +19,9 @@ type HookOptions struct {
 	// free-space estimate).
 	U2Backup  bool
 	Preflight func(ctx context.Context, p *pack.Pack) error
+	// Start (post-update) starts the server after exit code 0 and judges
+	// its first boot under the same lock, as UpdateOptions.Start does.
+	Start bool
 }
 
 // PreUpdate does everything carbonguard update does before running u2:
@@ -83,10 +86,15 @@ func PreUpdate(ctx context.Context, o HookOptions) (*Result, error) {
 // stays open; after merging, run u2 --continue and post-update again, or
 // carbonguard update --continue); 2 → u2 updated itself, run it again
 // (*PendingError); 1 after a --continue with conflicts left → still
-// conflicts; 1, 4 or any other → restore the pre-update snapshot.
+// conflicts; 1, 4 or any other → restore the pre-update snapshot. With
+// Start, exit code 0 goes on to the first boot: committed when up, rolled
+// back otherwise.
 func PostUpdate(ctx context.Context, o HookOptions, exitCode int) (*Result, error) {
 	if err := o.check(); err != nil {
 		return nil, err
+	}
+	if o.Start && o.Server == nil {
+		return nil, errors.New("hooks: HookOptions.Start needs a Server")
 	}
 	lock, j, rec, err := lockAndRecover(ctx, &o.Env, "hook post-update")
 	if lock == nil {
@@ -113,7 +121,7 @@ func PostUpdate(ctx context.Context, o HookOptions, exitCode int) (*Result, erro
 	if err := j.Save(tx); err != nil {
 		return nil, err
 	}
-	uo := &UpdateOptions{Env: o.Env}
+	uo := &UpdateOptions{Env: o.Env, Start: o.Start}
 	switch code {
 	case u2OK:
 		return updated(ctx, uo, j, tx)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/carbonguard/carbonguard/internal/durable"
+	"github.com/carbonguard/carbonguard/wrapper"
 )
 
 // State is where an update transaction stands. Every state is written to
@@ -170,10 +171,10 @@ func (c *Changes) Count() int {
 
 // BootRecord is a boot verdict as the journal keeps it.
 type BootRecord struct {
-	State   BootState       `json:"state"`
-	Summary string          `json:"summary,omitempty"`
-	Time    time.Time       `json:"time"`
-	Verdict json.RawMessage `json:"verdict,omitempty"` // the wrapper's full verdict, as it saved it
+	State   wrapper.State    `json:"state"`
+	Summary string           `json:"summary,omitempty"`
+	Time    time.Time        `json:"time"`
+	Verdict *wrapper.Verdict `json:"verdict,omitempty"` // the wrapper's full verdict; nil when no start was attempted
 }
 
 // Event is one line of a transaction's history.
@@ -193,6 +194,8 @@ const txSchemaVersion = 1
 type Journal struct {
 	dir string
 	now func() time.Time
+	// crashPoint is Env.CrashPoint for the journals guarded operations open.
+	crashPoint func(state, step string)
 }
 
 // OpenJournal opens (creating if needed) the journal of a state directory.
@@ -265,7 +268,9 @@ func (j *Journal) record(tx *Tx, step, message string) error {
 	if err := j.write(tx); err != nil {
 		return err
 	}
-	pausePoint(string(tx.State), step)
+	if j.crashPoint != nil {
+		j.crashPoint(string(tx.State), step)
+	}
 	return nil
 }
 

@@ -30,21 +30,21 @@ type Notifier struct {
 
 // NotifyEvent is what a notification carries.
 type NotifyEvent struct {
-	SchemaVersion int             `json:"schema_version"`
-	Event         string          `json:"event"` // "rolled-back" or "needs-attention"
-	Time          time.Time       `json:"time"`
-	Host          string          `json:"host"`
-	Home          string          `json:"home"`
-	Product       string          `json:"product,omitempty"`
-	ProductCode   string          `json:"product_code,omitempty"`
-	TxID          string          `json:"tx"`
-	LevelBefore   *int            `json:"level_before,omitempty"`
-	LevelAfter    *int            `json:"level_after,omitempty"`
-	SnapshotID    string          `json:"snapshot_id,omitempty"`
-	FailedDir     string          `json:"failed_dir,omitempty"`
-	Message       string          `json:"message"`
-	Verdict       json.RawMessage `json:"verdict,omitempty"`        // the failed first boot
-	AfterRollback json.RawMessage `json:"after_rollback,omitempty"` // the boot after the rollback
+	SchemaVersion int       `json:"schema_version"`
+	Event         string    `json:"event"` // "rolled-back" or "needs-attention"
+	Time          time.Time `json:"time"`
+	Host          string    `json:"host"`
+	Home          string    `json:"home"`
+	Product       string    `json:"product,omitempty"`
+	ProductCode   string    `json:"product_code,omitempty"`
+	TxID          string    `json:"tx"`
+	LevelBefore   *int      `json:"level_before,omitempty"`
+	LevelAfter    *int      `json:"level_after,omitempty"`
+	SnapshotID    string    `json:"snapshot_id,omitempty"`
+	FailedDir     string    `json:"failed_dir,omitempty"`
+	Message       string    `json:"message"`
+	Verdict       any       `json:"verdict,omitempty"`        // the failed first boot
+	AfterRollback any       `json:"after_rollback,omitempty"` // the boot after the rollback
 }
 
 func eventFor(tx *Tx, event, message string) NotifyEvent {
@@ -56,21 +56,20 @@ func eventFor(tx *Tx, event, message string) NotifyEvent {
 		FailedDir: tx.FailedDir, Message: message,
 	}
 	if tx.Boot != nil {
-		ev.Verdict = verdictJSON(tx.Boot)
+		ev.Verdict = verdictOf(tx.Boot)
 	}
 	if tx.AfterRollback != nil {
-		ev.AfterRollback = verdictJSON(tx.AfterRollback)
+		ev.AfterRollback = verdictOf(tx.AfterRollback)
 	}
 	return ev
 }
 
-// verdictJSON is the wrapper's verdict when it gave one, else the record.
-func verdictJSON(b *BootRecord) json.RawMessage {
-	if len(b.Verdict) > 0 && json.Valid(b.Verdict) {
+// verdictOf is the wrapper's verdict when it gave one, else the record.
+func verdictOf(b *BootRecord) any {
+	if b.Verdict != nil {
 		return b.Verdict
 	}
-	data, _ := json.Marshal(b)
-	return data
+	return b
 }
 
 // Notify sends ev everywhere configured and returns what failed (already

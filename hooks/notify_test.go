@@ -13,13 +13,15 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/carbonguard/carbonguard/wrapper"
 )
 
 func sampleTx() *Tx {
 	lvl := 4
 	return &Tx{ID: "20261121T194500Z-update", Home: "/opt/wso2am", Product: "apim", LevelBefore: &lvl,
 		SnapshotID: "s1", FailedDir: "/state/failed/x",
-		Boot: &BootRecord{State: BootFailed, Summary: "process exited", Verdict: json.RawMessage(`{"state":"failed","evidence":["exit 1"]}`)}}
+		Boot: &BootRecord{State: wrapper.Failed, Summary: "process exited", Verdict: &wrapper.Verdict{SchemaVersion: 1, State: wrapper.Failed, Reason: "process exited"}}}
 }
 
 func TestNotifyCommandGetsEventOnStdin(t *testing.T) {
@@ -34,7 +36,9 @@ func TestNotifyCommandGetsEventOnStdin(t *testing.T) {
 	require.NoError(t, json.Unmarshal(data, &ev))
 	assert.Equal(t, "rolled-back", ev["event"])
 	assert.Equal(t, "20261121T194500Z-update", ev["tx"])
-	assert.Equal(t, map[string]any{"state": "failed", "evidence": []any{"exit 1"}}, ev["verdict"])
+	verdict, _ := ev["verdict"].(map[string]any)
+	assert.Equal(t, "failed", verdict["state"], "the wrapper's full verdict")
+	assert.Equal(t, "process exited", verdict["reason"])
 	name, _ := os.ReadFile(out + ".name")
 	assert.Equal(t, "rolled-back\n", string(name))
 }

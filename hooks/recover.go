@@ -176,6 +176,7 @@ func lockAndRecover(ctx context.Context, e *Env, op string) (lock *Lock, j *Jour
 		lock.Release()
 		return nil, nil, nil, err
 	}
+	j.crashPoint = e.CrashPoint
 	rec, err = recoverLocked(ctx, e, j, lock)
 	return lock, j, rec, err
 }

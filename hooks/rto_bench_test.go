@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/carbonguard/carbonguard/internal/humanize"
+	"github.com/carbonguard/carbonguard/wrapper"
 )
 
 // timedServer is fileServer that remembers when each boot was judged up.
@@ -25,16 +26,16 @@ type timedServer struct {
 	failAt []time.Time
 }
 
-func (s *timedServer) Start(ctx context.Context) (Boot, error) {
-	b, err := s.fileServer.Start(ctx)
+func (s *timedServer) Start(ctx context.Context) (*wrapper.Verdict, error) {
+	v, err := s.fileServer.Start(ctx)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if b.State == BootUp {
+	if v != nil && v.State == wrapper.Up {
 		s.upAt = append(s.upAt, time.Now())
 	} else {
 		s.failAt = append(s.failAt, time.Now())
 	}
-	return b, err
+	return v, err
 }
 
 // benchPack returns the pack the RTO benchmark rolls back: a copy of
@@ -98,7 +99,7 @@ func BenchmarkRTO(b *testing.B) {
 		g, err := BeginStart(context.Background(), env)
 		require.NoError(b, err)
 		boot, _ := srv.Start(context.Background())
-		require.Equal(b, BootFailed, boot.State)
+		require.Equal(b, wrapper.Failed, boot.State)
 		// Both timings start with nothing dirty in the page cache, so that
 		// neither pays for the other's (or the update's) writes in its syncfs.
 		syscall.Sync()

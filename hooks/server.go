@@ -2,39 +2,21 @@ package hooks
 
 import (
 	"context"
-	"encoding/json"
+
+	"github.com/carbonguard/carbonguard/wrapper"
 )
 
-// BootState is the wrapper's verdict on a boot.
-type BootState string
-
-// The verdicts.
-const (
-	BootUp      BootState = "up"
-	BootFailed  BootState = "failed"
-	BootUnknown BootState = "unknown"
-)
-
-// Boot is a boot verdict as hooks needs it: the state, one line for people,
-// and the wrapper's full verdict (kept verbatim in the journal, the failed
-// directory and notifications).
-type Boot struct {
-	State   BootState
-	Summary string
-	Verdict json.RawMessage
-}
-
-// Server is the pack's server as hooks drives it. hooks does not import the
-// wrapper (the arrows point main → wrapper → hooks); main adapts the
-// wrapper to this interface.
+// Server is the pack's server as hooks drives it. main implements it with
+// the wrapper; hooks imports only the wrapper's verdict type from it (the
+// wrapper imports nothing of hooks: main composes the two).
 type Server interface {
 	// Running reports whether the pack's server process is alive, and its PID.
 	Running(ctx context.Context) (pid int, running bool, err error)
 	// Stop stops the server and returns once it is gone (a stopped server is
 	// not an error).
 	Stop(ctx context.Context) error
-	// Start starts the server and returns the verdict on its boot. A boot
-	// that is not up is a Boot with that state, not an error; an error means
-	// the start could not be attempted.
-	Start(ctx context.Context) (Boot, error)
+	// Start starts the server and judges its boot. A boot that is not up is
+	// still a verdict (returned with or without an error saying so); a nil
+	// verdict with an error means the start could not be attempted.
+	Start(ctx context.Context) (*wrapper.Verdict, error)
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/carbonguard/carbonguard/internal/humanize"
 	"github.com/carbonguard/carbonguard/pack"
+	"github.com/carbonguard/carbonguard/wrapper"
 )
 
 // UpdateOptions are the guarded update's.
@@ -69,7 +70,8 @@ const (
 type Result struct {
 	Outcome Outcome `json:"outcome"`
 	Tx      *Tx     `json:"tx,omitempty"`
-	Boot    *Boot   `json:"-"`
+	// Verdict is the boot a start judged (BeginStart/AfterBoot, Start).
+	Verdict *wrapper.Verdict `json:"-"`
 	// Recovered is set when an interrupted transaction was found first.
 	Recovered *Tx `json:"recovered,omitempty"`
 }
@@ -78,7 +80,7 @@ type Result struct {
 // snapshot, u2, and what its exit code calls for. The error is typed for
 // the outcomes that need an exit code of their own: *ConflictsError,
 // *UpdateFailedError, *RolledBackError, *NeedsAttentionError,
-// *RecoveredError, *LockedError, *OpenTxError, *ServerRunningError,
+// *RecoveredError, *LockedError, *OpenTxError, *pack.ServerRunningError,
 // *PreflightError.
 func Update(ctx context.Context, o UpdateOptions) (*Result, error) {
 	if err := o.check(); err != nil {
@@ -88,7 +90,7 @@ func Update(ctx context.Context, o UpdateOptions) (*Result, error) {
 		return nil, err
 	}
 	if o.Start && o.Server == nil {
-		return nil, errors.New("hooks: --start needs a Server")
+		return nil, errors.New("hooks: UpdateOptions.Start needs a Server")
 	}
 	lock, j, rec, err := lockAndRecover(ctx, &o.Env, "update")
 	if lock == nil {
@@ -253,7 +255,9 @@ func runAndAct(ctx context.Context, o *UpdateOptions, j *Journal, tx *Tx, cont b
 				if err := j.Save(tx); err != nil {
 					return err
 				}
-				pausePoint("u2-started", "")
+				if o.CrashPoint != nil {
+					o.CrashPoint("u2-started", "")
+				}
 				return nil
 			},
 		}

@@ -13,6 +13,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/carbonguard/carbonguard/archive"
+	"github.com/carbonguard/carbonguard/pack"
+	"github.com/carbonguard/carbonguard/wrapper"
 )
 
 func loadTx(t *testing.T, env Env, id string) *Tx {
@@ -67,7 +69,7 @@ func TestUpdateCleanAwaitsBootThenCommits(t *testing.T) {
 	g, err = BeginStart(context.Background(), env)
 	require.NoError(t, err)
 	assert.Nil(t, g.Tx())
-	res, err = g.AfterBoot(context.Background(), Boot{State: BootFailed})
+	res, err = g.AfterBoot(context.Background(), &wrapper.Verdict{State: wrapper.Failed})
 	require.NoError(t, err)
 	assert.Equal(t, OutcomeNone, res.Outcome)
 }
@@ -89,8 +91,8 @@ func TestUpdateThatBreaksTheBootIsRolledBack(t *testing.T) {
 
 	tx := loadTx(t, env, res.Tx.ID)
 	assert.Equal(t, StateRolledBack, tx.State)
-	assert.Equal(t, BootFailed, tx.Boot.State)
-	assert.Equal(t, BootUp, tx.AfterRollback.State)
+	assert.Equal(t, wrapper.Failed, tx.Boot.State)
+	assert.Equal(t, wrapper.Up, tx.AfterRollback.State)
 	requireSameAs(t, env, tx.SnapshotID)
 	_, running, _ := env.Server.Running(context.Background())
 	assert.True(t, running, "the restored pack is up")
@@ -148,7 +150,7 @@ func TestRollbackThatFailsToBootNeedsAttention(t *testing.T) {
 	assert.Equal(t, OutcomeNeedsAttention, res.Outcome)
 	tx := loadTx(t, env, res.Tx.ID)
 	assert.Equal(t, StateNeedsAttention, tx.State)
-	assert.Equal(t, BootFailed, tx.AfterRollback.State)
+	assert.Equal(t, wrapper.Failed, tx.AfterRollback.State)
 	_, running, _ := env.Server.Running(context.Background())
 	assert.False(t, running, "the server is left stopped")
 	requireSameAs(t, env, tx.SnapshotID)
@@ -277,7 +279,7 @@ func TestRollbackOfCommittedUpdateAndToSnapshot(t *testing.T) {
 
 	// The server runs: refused unless asked to stop it.
 	_, err = Rollback(context.Background(), RollbackOptions{Env: env})
-	var sr *ServerRunningError
+	var sr *pack.ServerRunningError
 	require.ErrorAs(t, err, &sr)
 	rb, err := Rollback(context.Background(), RollbackOptions{Env: env, StopServer: true})
 	require.NoError(t, err)
@@ -319,7 +321,7 @@ func TestUpdateRefusedWhileLockedOrRunning(t *testing.T) {
 
 	require.NoError(t, os.WriteFile(home+".running", nil, 0o644))
 	_, err = Update(context.Background(), UpdateOptions{Env: env})
-	var sr *ServerRunningError
+	var sr *pack.ServerRunningError
 	require.ErrorAs(t, err, &sr)
 	res, err := Update(context.Background(), UpdateOptions{Env: env, StopServer: true})
 	require.NoError(t, err)
@@ -409,4 +411,61 @@ func TestHookPostUpdateFailureRestores(t *testing.T) {
 	_, err = PostUpdate(context.Background(), HookOptions{Env: env}, 0)
 	var ue *UsageError
 	require.ErrorAs(t, err, &ue, "nothing open any more")
+}
+
+// Start is the wrapped start the CLI uses: an ordinary start returns the
+// launch's verdict and error unchanged; the first boot after an update is
+// announced to Starting, and after a rollback the result carries the
+// restored pack's verdict and the failed first boot's.
+func TestStartAnnouncesTheFirstBootAndReportsTheRestoredVerdict(t *testing.T) {
+	t.Parallel()
+	home := fixturePack(t)
+	installU2(t, home, "broken-boot")
+	env := testEnv(t, home)
+	launch := func(ctx context.Context) (*wrapper.Verdict, error) { return env.Server.Start(ctx) }
+
+	_, err := Update(context.Background(), UpdateOptions{Env: env})
+	require.NoError(t, err)
+	var announced *Tx
+	res, err := Start(context.Background(), StartOptions{Env: env, Launch: launch,
+		Starting: func(firstBootOf, recovered *Tx) { announced = firstBootOf; assert.Nil(t, recovered) }})
+	var rb *RolledBackError
+	require.ErrorAs(t, err, &rb)
+	require.NotNil(t, announced, "Starting is told whose first boot this is")
+	assert.Equal(t, OutcomeRolledBack, res.Outcome)
+	assert.Equal(t, announced.ID, res.Tx.ID)
+	require.NotNil(t, res.FailedFirstBoot)
+	assert.Equal(t, wrapper.Failed, res.FailedFirstBoot.State)
+	assert.Equal(t, wrapper.Up, res.Verdict.State, "the verdict reported is the restored pack's boot")
+
+	// The next start is ordinary: the launch's verdict and error come back as they are.
+	require.NoError(t, env.Server.Stop(context.Background()))
+	boom := errors.New("refused")
+	res, err = Start(context.Background(), StartOptions{Env: env,
+		Launch:   func(context.Context) (*wrapper.Verdict, error) { return nil, boom },
+		Starting: func(firstBootOf, _ *Tx) { assert.Nil(t, firstBootOf) }})
+	assert.Same(t, boom, err)
+	assert.Nil(t, res, "nothing was launched")
+	res, err = Start(context.Background(), StartOptions{Env: env, Launch: launch})
+	require.NoError(t, err)
+	assert.Equal(t, OutcomeNone, res.Outcome)
+	assert.Nil(t, res.Tx)
+	assert.Equal(t, wrapper.Up, res.Verdict.State)
+}
+
+// hook post-update --start judges the first boot under the same lock, as
+// update --start does.
+func TestHookPostUpdateStartCommits(t *testing.T) {
+	t.Parallel()
+	home := fixturePack(t)
+	installU2(t, home, "clean")
+	env := testEnv(t, home)
+	res, err := PreUpdate(context.Background(), HookOptions{Env: env})
+	require.NoError(t, err)
+	require.NoError(t, runOperatorU2(home))
+	res, err = PostUpdate(context.Background(), HookOptions{Env: env, Start: true}, 0)
+	require.NoError(t, err)
+	assert.Equal(t, OutcomeCommitted, res.Outcome)
+	assert.Equal(t, StateCommitted, loadTx(t, env, res.Tx.ID).State)
+	assert.Equal(t, wrapper.Up, res.Verdict.State)
 }

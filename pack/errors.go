@@ -28,3 +28,21 @@ func (e *ConfigError) Error() string {
 }
 
 func (e *ConfigError) Unwrap() error { return e.Err }
+
+// ServerRunningError refuses an operation that needs the pack's server
+// stopped (RunningPID said it runs): a second start, a snapshot or restore,
+// an update or rollback. The command layer adds how to get out of it.
+type ServerRunningError struct {
+	PID int
+	Op  string // the operation refused: "start", "snapshot create", "update", ...
+	// Why Op needs the server stopped; "" for a start, where the server
+	// would simply run twice.
+	Why string
+}
+
+func (e *ServerRunningError) Error() string {
+	if e.Why == "" {
+		return fmt.Sprintf("the server is already running (pid %d)", e.PID)
+	}
+	return fmt.Sprintf("the server is running (PID %d): %s needs it stopped, because %s", e.PID, e.Op, e.Why)
+}

@@ -5,6 +5,9 @@ import (
 	"strings"
 )
 
+// The errors name what happened to the server; what to do about it, in
+// carbonguard's commands and flags, is the command layer's to say.
+
 // BootError is a boot whose verdict is not up. The verdict, with its
 // evidence, is in Verdict; Interrupted is set when carbonguard was
 // interrupted before the verdict (Unwrap returns the cause then).
@@ -22,21 +25,11 @@ func (e *BootError) Error() string {
 
 func (e *BootError) Unwrap() error { return e.Interrupted }
 
-// Hint tells what to look at next.
-func (e *BootError) Hint() string {
+// ExitedWithoutLog reports whether the server exited before writing a
+// line to its log (JAVA_HOME, JVM options: its console tells why).
+func (e *BootError) ExitedWithoutLog() bool {
 	v := e.Verdict
-	switch {
-	case e.Interrupted != nil:
-		return "the server may still be booting: see carbonguard status, or stop it with carbonguard stop"
-	case v.State == Unknown:
-		return "the server is running but could not be confirmed healthy; check the endpoints listed above and " + v.Log.Path
-	case v.Exit != nil && !hasKind(v.Lines, kindFailure) && v.Log.LinesRead == 0:
-		return "the server exited without writing to its log: run carbonguard run to see its console output (JAVA_HOME, JVM options)"
-	case v.Exit == nil && !e.Stopped:
-		return "the failed server is still running (pid " + fmt.Sprint(v.PID) + ") for inspection; stop it with carbonguard stop"
-	default:
-		return "see the evidence above and " + v.Log.Path
-	}
+	return v.Exit != nil && !hasKind(v.Lines, kindFailure) && v.Log.LinesRead == 0
 }
 
 func hasKind(ls []LogLine, kind string) bool {
@@ -55,11 +48,6 @@ type RootError struct {
 
 func (e *RootError) Error() string {
 	return fmt.Sprintf("refusing to start the server as %s: a WSO2 server should run as an unprivileged user", e.User)
-}
-
-// Hint tells the ways out.
-func (e *RootError) Hint() string {
-	return "set [start] user = \"<user>\" in carbonguard.toml to run the server as that user, run carbonguard as that user, or pass --allow-root"
 }
 
 // GateError is a start refused by the production checks.
@@ -89,22 +77,3 @@ func (e *GateError) Error() string {
 }
 
 func (e *GateError) Unwrap() error { return e.Err }
-
-// Hint tells the ways out.
-func (e *GateError) Hint() string {
-	return "run carbonguard check for the details and fix the findings, accept the risk in carbonguard.toml, or pass --force --force-reason \"why\""
-}
-
-// AlreadyRunningError is a start of a server that runs.
-type AlreadyRunningError struct {
-	PID int
-}
-
-func (e *AlreadyRunningError) Error() string {
-	return fmt.Sprintf("the server is already running (pid %d)", e.PID)
-}
-
-// Hint tells the ways out.
-func (e *AlreadyRunningError) Hint() string {
-	return "use carbonguard restart, or carbonguard stop first"
-}

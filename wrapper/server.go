@@ -122,7 +122,7 @@ type launch struct {
 
 // prepare refuses what must not be launched (root, a running server, the
 // gate) and clears a stale PID file.
-func (s *Server) prepare(ctx context.Context) (*launch, error) {
+func (s *Server) prepare(ctx context.Context, command string) (*launch, error) {
 	who, err := resolveUser(&s.o)
 	if err != nil {
 		return nil, err
@@ -133,7 +133,7 @@ func (s *Server) prepare(ctx context.Context) (*launch, error) {
 		return nil, err
 	}
 	if running {
-		return nil, &AlreadyRunningError{PID: pid}
+		return nil, &pack.ServerRunningError{PID: pid, Op: command}
 	}
 	if removed, err := s.removeStalePIDFile(); err != nil {
 		return nil, err
@@ -295,7 +295,7 @@ func (s *Server) Start(ctx context.Context) (*Verdict, error) {
 }
 
 func (s *Server) start(ctx context.Context, command string) (*Verdict, error) {
-	l, err := s.prepare(ctx)
+	l, err := s.prepare(ctx, command)
 	if err != nil {
 		return nil, err
 	}
@@ -466,7 +466,7 @@ type RunResult struct {
 // failed boot of a server that keeps running is stopped and reported as a
 // *BootError; otherwise the result carries the script's exit status.
 func (s *Server) Run(ctx context.Context, sigs <-chan os.Signal) (*RunResult, error) {
-	l, err := s.prepare(ctx)
+	l, err := s.prepare(ctx, "run")
 	if err != nil {
 		return nil, err
 	}

@@ -102,7 +102,7 @@ func TestStartUpStatusStop(t *testing.T) {
 	assert.Equal(t, v.PID, last.PID)
 
 	_, err = s.Start(ctx)
-	var already *AlreadyRunningError
+	var already *pack.ServerRunningError
 	require.ErrorAs(t, err, &already)
 	assert.Equal(t, pid, already.PID)
 
@@ -238,7 +238,7 @@ func TestStartTimeout(t *testing.T) {
 	assert.Nil(t, v.Exit, "start leaves a failed server running for inspection")
 	var be *BootError
 	require.ErrorAs(t, err, &be)
-	assert.Contains(t, be.Hint(), "still running")
+	assert.False(t, be.Stopped, "left running for inspection")
 }
 
 func TestStartUnknownWhenHealthNeverAnswers(t *testing.T) {
@@ -375,7 +375,6 @@ func TestRefusesRoot(t *testing.T) {
 	_, err := s.Start(context.Background())
 	var re *RootError
 	require.ErrorAs(t, err, &re)
-	assert.Contains(t, re.Hint(), "--allow-root")
 	_, err = s.Run(context.Background(), nil)
 	require.ErrorAs(t, err, &re)
 	assert.Empty(t, tp.Invocations(), "nothing was launched")

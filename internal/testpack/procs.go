@@ -2,6 +2,7 @@ package testpack
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -79,5 +80,25 @@ func killPackProcesses(home, javaHome string) {
 			_ = syscall.Kill(pid, syscall.SIGKILL)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// PauseAt returns a crash point (hooks.Env.CrashPoint) for a process the
+// crash tests kill: at the journal state or step named ("u2-running",
+// "rolling-back/restoring", "u2-started"), it writes the process's PID to
+// file and blocks until the process is killed. An empty at never pauses.
+func PauseAt(at, file string) func(state, step string) {
+	return func(state, step string) {
+		name := state
+		if step != "" {
+			name = state + "/" + step
+		}
+		if at == "" || name != at {
+			return
+		}
+		_ = os.WriteFile(file, fmt.Appendf(nil, "%d\n", os.Getpid()), 0o600)
+		for {
+			time.Sleep(time.Hour)
+		}
 	}
 }

@@ -1,0 +1,219 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/carbonguard/carbonguard/archive"
+	"github.com/carbonguard/carbonguard/hooks"
+	"github.com/carbonguard/carbonguard/pack"
+	"github.com/carbonguard/carbonguard/validate"
+	"github.com/carbonguard/carbonguard/wrapper"
+)
+
+// TestEveryErrorTypeHasAnExitCode reads the sources of every library
+// package of the module and fails when an exported error type (a type with
+// an Error method) or error value (an exported Err... variable) has no rule
+// in exitRules, or when a rule names one that no longer exists.
+func TestEveryErrorTypeHasAnExitCode(t *testing.T) {
+	declared := exportedErrors(t, repoRoot(t))
+	require.NotEmpty(t, declared)
+	ruled := map[string]bool{}
+	for _, r := range exitRules {
+		assert.False(t, ruled[r.name], "exitRules names %s twice", r.name)
+		ruled[r.name] = true
+	}
+	for name, where := range declared {
+		assert.True(t, ruled[name], "%s (%s) has no exit code: give it one in exitRules (exit.go)", name, where)
+	}
+	packages := map[string]bool{}
+	for name := range declared {
+		packages[strings.Split(name, ".")[0]] = true
+	}
+	for name := range ruled {
+		if packages[strings.Split(name, ".")[0]] {
+			assert.Contains(t, declared, name, "exitRules names %s, which the sources do not declare", name)
+		}
+	}
+}
+
+// exportedErrors maps "pkg.Name" to where it is declared, for the exported
+// error types and Err variables of every non-main package under root
+// (testdata and test files left out).
+func exportedErrors(t *testing.T, root string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	fset := token.NewFileSet()
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || !d.IsDir() {
+			return err
+		}
+		if path != root && (d.Name() == "testdata" || strings.HasPrefix(d.Name(), ".")) {
+			return filepath.SkipDir
+		}
+		pkgs, err := parser.ParseDir(fset, path, func(fi fs.FileInfo) bool { return !strings.HasSuffix(fi.Name(), "_test.go") }, 0)
+		if err != nil {
+			return err
+		}
+		for name, p := range pkgs {
+			if name == "main" {
+				continue
+			}
+			types := map[string]token.Pos{}
+			hasError := map[string]bool{}
+			for _, f := range p.Files {
+				for _, decl := range f.Decls {
+					switch d := decl.(type) {
+					case *ast.GenDecl:
+						for _, spec := range d.Specs {
+							switch s := spec.(type) {
+							case *ast.TypeSpec:
+								if s.Name.IsExported() {
+									types[s.Name.Name] = s.Pos()
+								}
+							case *ast.ValueSpec:
+								for _, n := range s.Names {
+									if d.Tok == token.VAR && n.IsExported() && strings.HasPrefix(n.Name, "Err") {
+										out[name+"."+n.Name] = fset.Position(n.Pos()).String()
+									}
+								}
+							}
+						}
+					case *ast.FuncDecl:
+						if d.Recv != nil && d.Name.Name == "Error" && d.Type.Params.NumFields() == 0 {
+							recv := d.Recv.List[0].Type
+							if star, ok := recv.(*ast.StarExpr); ok {
+								recv = star.X
+							}
+							if id, ok := recv.(*ast.Ident); ok {
+								hasError[id.Name] = true
+							}
+						}
+					}
+				}
+			}
+			for typ, pos := range types {
+				if hasError[typ] {
+					out[name+"."+typ] = fset.Position(pos).String()
+				}
+			}
+		}
+		return nil
+	})
+	require.NoError(t, err)
+	return out
+}
+
+// TestExitCodes gives one example of every rule and of the errors a command
+// makes itself.
+func TestExitCodes(t *testing.T) {
+	v := func(s wrapper.State) *wrapper.Verdict { return &wrapper.Verdict{State: s, Reason: "r"} }
+	tests := []struct {
+		err  error
+		want int
+	}{
+		{nil, exitOK},
+		{errors.New("disk on fire"), exitFailure},
+		{usagef("bad flag"), exitUsage},
+		{fmt.Errorf("loading: %w", usagef("bad")), exitUsage},
+		{codeError{code: exitBootFailed}, exitBootFailed},
+		{codeError{code: 143}, 143},
+
+		{&hooks.RolledBackError{}, exitRolledBack},
+		{&hooks.NeedsAttentionError{}, exitNeedsAttention},
+		{&hooks.UpdateFailedError{}, exitUpdateFailed},
+		{&hooks.ConflictsError{}, exitUpdateOpen},
+		{&hooks.PendingError{}, exitUpdateOpen},
+		{&hooks.RecoveredError{}, exitRecovered},
+		{&hooks.LockedError{}, exitLocked},
+		{&hooks.OpenTxError{Tx: &hooks.Tx{}}, exitLocked},
+		{&hooks.PreflightError{Problems: []string{"no space"}}, exitFindings},
+		{&hooks.UsageError{}, exitUsage},
+		{&hooks.U2ArgsError{}, exitUsage},
+		{&hooks.NoSuchTxError{}, exitUsage},
+
+		{&pack.ServerRunningError{PID: 1, Op: "start"}, exitServerState},
+		{fmt.Errorf("update: %w", &pack.ServerRunningError{PID: 1, Op: "update", Why: "u2"}), exitServerState},
+		{&pack.NotAPackError{Dir: "/x", LookedFor: []string{"bin/"}}, exitUsage},
+		{&pack.ConfigError{Pos: pack.Position{File: "repository/conf/deployment.toml", Line: 3}, What: "bad"}, exitUsage},
+		{&validate.OptionsError{}, exitUsage},
+
+		{&archive.CorruptError{}, exitCorrupt},
+		{&archive.CorruptError{Err: &archive.UnsafeEntryError{}}, exitCorrupt},
+		{&archive.IncompleteError{}, exitIncomplete},
+		{&archive.NotFoundError{}, exitUsage},
+		{&archive.UsageError{}, exitUsage},
+		{archive.ErrBusy, exitLocked},
+		{&archive.UnsafeEntryError{}, exitCorrupt},
+		{&archive.UnstorableError{}, exitUsage},
+		{&archive.ChangedError{}, exitFailure},
+		{&archive.InsufficientSpaceError{}, exitFailure},
+		{archive.ErrRestorePending, exitFailure},
+
+		{context.Canceled, exitInterrupted},
+		{&wrapper.BootError{Verdict: v(wrapper.Failed)}, exitBootFailed},
+		{&wrapper.BootError{Verdict: v(wrapper.Unknown)}, exitBootUnknown},
+		{&wrapper.BootError{Verdict: v(wrapper.Unknown), Interrupted: context.Canceled}, exitInterrupted},
+		{fmt.Errorf("start: %w", &wrapper.RootError{User: "root"}), exitRoot},
+		{&wrapper.GateError{Result: wrapper.GateResult{Blocked: true}}, exitFindings},
+		{&wrapper.GateError{Err: errors.New("x")}, exitFindings},
+		{&wrapper.GateError{Err: &validate.OptionsError{}}, exitUsage},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%T", tt.err), func(t *testing.T) {
+			var buf bytes.Buffer
+			assert.Equal(t, tt.want, exitCode(tt.err, &buf), "%v", tt.err)
+		})
+	}
+}
+
+// The mistakes urfave/cli finds (flags, commands) are usage errors.
+func TestCLIUsageErrorsExitTwo(t *testing.T) {
+	t.Setenv("CARBONGUARD_CONFIG", "")
+	for _, args := range [][]string{
+		{"version", "--nope"},                           // unknown flag
+		{"snapshot", "create", "--compression"},         // flag without its value
+		{"start", "--timeout", "soon"},                  // bad value
+		{"nosuch"},                                      // unknown command
+		{"snapshot", "nosuch"},                          // unknown subcommand
+		{"--home", os.TempDir(), "hook", "post-update"}, // --exit-code missing
+	} {
+		var stdout, stderr bytes.Buffer
+		code := run(append([]string{"carbonguard"}, args...), strings.NewReader(""), &stdout, &stderr)
+		assert.Equal(t, exitUsage, code, "%v: %s", args, stderr.String())
+		assert.True(t, strings.HasPrefix(stderr.String(), "carbonguard: error: "), "%v: %s", args, stderr.String())
+	}
+}
+
+func TestHintsNameTheCommandsAndFlags(t *testing.T) {
+	for _, tt := range []struct {
+		err  error
+		want string
+	}{
+		{&pack.ServerRunningError{Op: "start"}, "carbonguard restart"},
+		{&pack.ServerRunningError{Op: snapshotCreateOp}, "--allow-running"},
+		{&pack.ServerRunningError{Op: snapshotRestoreOp}, "stop it first (carbonguard stop)"},
+		{&pack.ServerRunningError{Op: "update"}, "--stop-server"},
+		{fmt.Errorf("start: %w", &wrapper.RootError{User: "root"}), "--allow-root"},
+		{&wrapper.GateError{}, "--force --force-reason"},
+		{&wrapper.BootError{Verdict: &wrapper.Verdict{State: wrapper.Failed, PID: 42}}, "still running (pid 42)"},
+		{&archive.UnstorableError{}, "snapshot create --exclude PATH"},
+		{&archive.CorruptError{Err: &archive.UnsafeEntryError{}}, "do not restore this snapshot"},
+		{&hooks.PendingError{}, "run the same u2 command again"},
+	} {
+		assert.Contains(t, hint(tt.err), tt.want, "%T", tt.err)
+	}
+}

@@ -201,7 +201,7 @@ func keepLogs(e *Env, tx *Tx) error {
 		}
 		src = filepath.Join(e.Home, "repository", "logs")
 	}
-	return copyTree(src, filepath.Join(tx.FailedDir, "logs"))
+	return copyEvidence(src, filepath.Join(tx.FailedDir, "logs"))
 }
 
 // keepTreeEvidence diffs the failed tree (displaced beside the pack by the

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -16,6 +15,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/carbonguard/carbonguard/archive"
+	"github.com/carbonguard/carbonguard/internal/copytree"
 	"github.com/carbonguard/carbonguard/pack"
 )
 
@@ -195,54 +195,10 @@ func (e *Env) failedDir(txID string) string {
 	return filepath.Join(e.StateDir, "failed", txID)
 }
 
-// copyTree copies the regular files, directories and symlinks under src to
-// dst (created). Used for evidence (logs), never for the pack itself.
-func copyTree(src, dst string) error {
-	return filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(src, path)
-		if err != nil {
-			return err
-		}
-		target := filepath.Join(dst, rel)
-		switch {
-		case d.IsDir():
-			return os.MkdirAll(target, 0o700)
-		case d.Type()&fs.ModeSymlink != 0:
-			link, err := os.Readlink(path)
-			if err != nil {
-				return err
-			}
-			_ = os.Remove(target)
-			return os.Symlink(link, target)
-		case d.Type().IsRegular():
-			return copyFile(path, target)
-		}
-		return nil // sockets, pipes: not evidence
-	})
-}
-
-func copyFile(src, dst string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	if err := out.Sync(); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
+// copyEvidence copies a tree of evidence (logs) into the failed directory:
+// private modes, synced.
+func copyEvidence(src, dst string) error {
+	return copytree.Copy(src, dst, copytree.Options{Private: true, Sync: true})
 }
 
 // keepU2Logs copies u2's own logs (<home>/updates/logs) into the failed
@@ -253,7 +209,7 @@ func (e *Env) keepU2Logs(tx *Tx) string {
 		return ""
 	}
 	dst := filepath.Join(e.failedDir(tx.ID), "u2-logs")
-	if err := copyTree(src, dst); err != nil {
+	if err := copyEvidence(src, dst); err != nil {
 		e.Log.Warn().Err(err).Str("from", src).Msg("keeping u2's logs")
 		return ""
 	}

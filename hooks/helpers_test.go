@@ -2,18 +2,17 @@ package hooks
 
 import (
 	"context"
-	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"os/exec"
 
 	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
 
 	"github.com/carbonguard/carbonguard/archive"
+	"github.com/carbonguard/carbonguard/internal/testpack"
 	"github.com/carbonguard/carbonguard/wrapper"
 )
 
@@ -21,27 +20,12 @@ import (
 // temporary directory: a real pack that pack.Open reads.
 func fixturePack(t *testing.T) string {
 	t.Helper()
-	src := filepath.Join("..", "testdata", "packs", "apim-4.2")
 	home := filepath.Join(t.TempDir(), "wso2am-4.2.0")
-	require.NoError(t, filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, path)
-		dst := filepath.Join(home, rel)
-		if d.IsDir() {
-			return os.MkdirAll(dst, 0o755)
-		}
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		mode := os.FileMode(0o644)
-		if strings.HasSuffix(path, ".sh") {
-			mode = 0o755
-		}
-		return os.WriteFile(dst, data, mode)
-	}))
+	require.NoError(t, testpack.CopyTree(filepath.Join("..", "testdata", "packs", "apim-4.2"), home))
+	scripts, _ := filepath.Glob(filepath.Join(home, "bin", "*.sh"))
+	for _, s := range scripts {
+		require.NoError(t, os.Chmod(s, 0o755))
+	}
 	require.NoError(t, os.MkdirAll(filepath.Join(home, "repository", "logs"), 0o755))
 	return home
 }

@@ -2,7 +2,6 @@ package validate
 
 import (
 	"context"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -14,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/carbonguard/carbonguard/internal/testpack"
 	"github.com/carbonguard/carbonguard/pack"
 )
 
@@ -89,42 +89,8 @@ func jdkAcceptsWeakTLS(h *Host) {
 // returns the new home.
 func copyPack(t testing.TB, name string) string {
 	t.Helper()
-	src := filepath.Join("..", "testdata", "packs", name)
-	if _, err := os.Stat(src); err != nil {
-		t.Skipf("fixture pack %s not available: %v", name, err)
-	}
 	dst := filepath.Join(t.TempDir(), name)
-	err := filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(src, path)
-		if err != nil {
-			return err
-		}
-		target := filepath.Join(dst, rel)
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		switch {
-		case d.IsDir():
-			return os.MkdirAll(target, 0o755)
-		case info.Mode()&fs.ModeSymlink != 0:
-			link, err := os.Readlink(path)
-			if err != nil {
-				return err
-			}
-			return os.Symlink(link, target)
-		default:
-			data, err := os.ReadFile(path)
-			if err != nil {
-				return err
-			}
-			return os.WriteFile(target, data, info.Mode().Perm())
-		}
-	})
-	require.NoError(t, err, "copying fixture pack %s", name)
+	require.NoError(t, testpack.CopyTree(filepath.Join("..", "testdata", "packs", name), dst), "copying fixture pack %s", name)
 	return dst
 }
 

@@ -55,7 +55,7 @@ func buildFakes() (FakeBins, error) {
 	fmt.Fprintln(h, runtime.Version())
 	// Every source the fakes are built from: their own and the project
 	// packages they import.
-	for _, dir := range []string{"internal/fakes", "internal/durable", "go.mod", "go.sum"} {
+	for _, dir := range []string{"internal/fakes", "internal/durable", "internal/copytree", "go.mod", "go.sum"} {
 		if err := hashTree(h, filepath.Join(root, dir)); err != nil {
 			return FakeBins{}, err
 		}

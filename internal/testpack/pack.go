@@ -15,6 +15,9 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/carbonguard/carbonguard/internal/copytree"
+	"github.com/carbonguard/carbonguard/internal/fakes/invocation"
 )
 
 // Pack is a materialised fixture pack.
@@ -249,40 +252,13 @@ func (p *Pack) PID() (int, bool) {
 }
 
 // Invocation is one fakejvm launch from repository/logs/fakejvm-invocation.json.
-type Invocation struct {
-	Time            time.Time         `json:"time"`
-	PID             int               `json:"pid"`
-	PPID            int               `json:"ppid"`
-	UID             int               `json:"uid"`
-	GID             int               `json:"gid"`
-	Cwd             string            `json:"cwd"`
-	Argv            []string          `json:"argv"`
-	JVMOptions      []string          `json:"jvm_options"`    // non -D launcher options, in order
-	JVMProperties   map[string]string `json:"jvm_properties"` // -D before the main class, last wins
-	MainClass       string            `json:"main_class"`
-	ProgramArgs     []string          `json:"program_args"`
-	Properties      map[string]string `json:"properties"` // effective: JVM -D, then -D program args
-	Env             map[string]string `json:"env"`        // JAVA_HOME, JAVA_OPTS, JVM_MEM_OPTS, CARBON_HOME, HOME, FAKE_CARBON_* when set
-	JavaHome        string            `json:"java_home"`
-	JavaVersion     string            `json:"java_version"`
-	CarbonHome      string            `json:"carbon_home"`
-	Product         string            `json:"product"`
-	ServerName      string            `json:"server_name"`
-	Behaviour       string            `json:"behaviour"`
-	BehaviourSource string            `json:"behaviour_source"`
-	Offset          int               `json:"offset"`
-	Ports           map[string]int    `json:"ports"`
-}
+type Invocation = invocation.Invocation
 
 // Invocations returns every recorded launch, oldest first.
 func (p *Pack) Invocations() []Invocation {
-	b, err := os.ReadFile(filepath.Join(p.Home, "repository", "logs", "fakejvm-invocation.json"))
+	out, err := invocation.Read(filepath.Join(p.Home, "repository", "logs", invocation.File))
 	if err != nil {
-		return nil
-	}
-	var out []Invocation
-	if err := json.Unmarshal(b, &out); err != nil {
-		panic(fmt.Sprintf("testpack: fakejvm-invocation.json: %v", err))
+		panic(fmt.Sprintf("testpack: %v", err))
 	}
 	return out
 }
@@ -430,32 +406,8 @@ func stockOffset(t testing.TB, home string, mi bool) int {
 }
 
 // CopyTree copies a fixture tree: directories, files with their modes, and
-// symlinks as links.
-func CopyTree(src, dst string) error {
-	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		target := filepath.Join(dst, rel)
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		switch {
-		case d.IsDir():
-			return os.MkdirAll(target, 0o755)
-		case info.Mode()&fs.ModeSymlink != 0:
-			link, err := os.Readlink(p)
-			if err != nil {
-				return err
-			}
-			return os.Symlink(link, target)
-		default:
-			return copyFile(p, target, info.Mode().Perm())
-		}
-	})
-}
+// symlinks as links (internal/copytree).
+func CopyTree(src, dst string) error { return copytree.Copy(src, dst, copytree.Options{}) }
 
 func copyFile(src, dst string, mode fs.FileMode) error {
 	in, err := os.Open(src)

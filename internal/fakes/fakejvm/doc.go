@@ -14,7 +14,8 @@
 // Every launch appends one record (argv, resolved system properties, the
 // relevant environment, uid, cwd, product, offset, ports, behaviour) to the
 // JSON array repository/logs/fakejvm-invocation.json, rewritten atomically
-// under a lock. internal/testpack reads it back.
+// under a lock; the record is internal/fakes/invocation, through which
+// internal/testpack reads it back.
 //
 // What the "server" does is chosen by a behaviour, from (first wins) the
 // system property fake.carbon.behaviour (JVM -D or a -D program argument),

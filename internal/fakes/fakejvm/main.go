@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/carbonguard/carbonguard/internal/durable"
+	"github.com/carbonguard/carbonguard/internal/fakes/invocation"
 )
 
 const carbonMainClass = "org.wso2.carbon.bootstrap.Bootstrap"
@@ -159,7 +160,7 @@ func (s *server) record() {
 	for _, c := range s.conns {
 		ports[c.Name] = c.Port
 	}
-	rec := invocation{
+	rec := invocation.Invocation{
 		Time: s.start, PID: os.Getpid(), PPID: os.Getppid(), UID: uid, GID: gid, Cwd: cwd,
 		Argv: append([]string{os.Args[0]}, s.cl.Argv...), JVMOptions: s.cl.Options,
 		JVMProperties: s.cl.JVMProps, MainClass: s.cl.MainClass, ProgramArgs: s.cl.ProgramArgs,
@@ -171,7 +172,7 @@ func (s *server) record() {
 	if rec.ProgramArgs == nil {
 		rec.ProgramArgs = []string{}
 	}
-	if err := appendInvocation(filepath.Join(s.logsDir, "fakejvm-invocation.json"), rec); err != nil {
+	if err := invocation.Append(filepath.Join(s.logsDir, invocation.File), rec); err != nil {
 		fmt.Fprintf(os.Stderr, "fakejvm: cannot record invocation: %v\n", err)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/carbonguard/carbonguard/internal/copytree"
 	"github.com/carbonguard/carbonguard/internal/durable"
 )
 
@@ -58,7 +59,7 @@ func takeBackup(p *pack, root string, level int) error {
 	if err := os.RemoveAll(dst); err != nil {
 		return err
 	}
-	if err := copyTree(p.home, filepath.Join(dst, "pack")); err != nil {
+	if err := copytree.Copy(p.home, filepath.Join(dst, "pack"), copytree.Options{}); err != nil {
 		return fmt.Errorf("backup to %s: %w", dst, err)
 	}
 	digest, err := treeDigest(filepath.Join(dst, "pack"))
@@ -95,7 +96,7 @@ func restoreBackup(p *pack, root string) (int, error) {
 			return 0, err
 		}
 	}
-	if err := copyTree(filepath.Join(dst, "pack"), p.home); err != nil {
+	if err := copytree.Copy(filepath.Join(dst, "pack"), p.home, copytree.Options{}); err != nil {
 		return 0, fmt.Errorf("restoring %s: %w", p.home, err)
 	}
 	return meta.Level, nil
@@ -140,49 +141,4 @@ func treeDigest(root string) (string, error) {
 		}
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
-}
-
-func copyTree(src, dst string) error {
-	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		target := filepath.Join(dst, rel)
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		switch {
-		case d.IsDir():
-			return os.MkdirAll(target, info.Mode().Perm()|0o700)
-		case info.Mode()&fs.ModeSymlink != 0:
-			l, err := os.Readlink(p)
-			if err != nil {
-				return err
-			}
-			return os.Symlink(l, target)
-		case info.Mode().IsRegular():
-			return copyFile(p, target, info.Mode().Perm())
-		default:
-			return nil // sockets, fifos: not part of a pack
-		}
-	})
-}
-
-func copyFile(src, dst string, mode fs.FileMode) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, mode)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
 }

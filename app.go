@@ -1,26 +1,18 @@
 package main
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
+	"context"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
-	"strings"
 
-	"github.com/mattn/go-isatty"
-	"github.com/rs/zerolog"
 	"github.com/urfave/cli/v2"
-
-	"github.com/carbonguard/carbonguard/pack"
 )
 
 // version is stamped at release time with -ldflags "-X main.version=...".
 var version = "dev"
 
-// env is the process environment; tests replace it.
+// env is the process environment a command talks to; tests replace it.
 type env struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
@@ -78,19 +70,6 @@ HOME, STATE AND CONFIG:
 	return app
 }
 
-// onUsageError makes urfave/cli's flag errors (an unknown flag, a bad or
-// missing value) usage errors, exit 2, after printing what urfave prints
-// for them: the error and the command's help, on stdout.
-func onUsageError(c *cli.Context, err error, isSubcommand bool) error {
-	fmt.Fprintf(c.App.Writer, "Incorrect Usage: %s\n\n", err)
-	if lineage := c.Lineage(); isSubcommand && len(lineage) > 1 {
-		_ = cli.ShowCommandHelp(lineage[1], c.Command.Name)
-	} else {
-		_ = cli.ShowAppHelp(c)
-	}
-	return usageError{err}
-}
-
 // commands lists every subcommand; each lives in its own cmd_*.go file.
 func commands(e *env) []*cli.Command {
 	return []*cli.Command{
@@ -113,157 +92,55 @@ func commands(e *env) []*cli.Command {
 	}
 }
 
-func versionCommand(e *env) *cli.Command {
-	return &cli.Command{
-		Name:  "version",
-		Usage: "print carbonguard's version",
-		Action: func(c *cli.Context) error {
-			fmt.Fprintf(e.stdout, "carbonguard %s\n", version)
-			return nil
-		},
+// action is the Action of a command that runs on a pack: open the session
+// it needs, fill its options from the flags and carbonguard.toml (the one
+// place that reads them), and run it. Tests call the run function directly
+// with a session and options of their own.
+func action[O any](e *env, n needs, options func(*cli.Context, *session) (O, error), run func(context.Context, *session, O) error) cli.ActionFunc {
+	return func(c *cli.Context) error {
+		s, err := e.openSession(c, "", n)
+		if err != nil {
+			return err
+		}
+		o, err := options(c, s)
+		if err != nil {
+			return err
+		}
+		return run(contextOf(c), s, o)
 	}
+}
+
+func contextOf(c *cli.Context) context.Context {
+	if c.Context == nil {
+		return context.Background()
+	}
+	return c.Context
+}
+
+// onUsageError makes urfave/cli's flag errors (an unknown flag, a bad or
+// missing value) usage errors, exit 2, after printing what urfave prints
+// for them: the error and the command's help, on stdout.
+func onUsageError(c *cli.Context, err error, isSubcommand bool) error {
+	fmt.Fprintf(c.App.Writer, "Incorrect Usage: %s\n\n", err)
+	if lineage := c.Lineage(); isSubcommand && len(lineage) > 1 {
+		_ = cli.ShowCommandHelp(lineage[1], c.Command.Name)
+	} else {
+		_ = cli.ShowAppHelp(c)
+	}
+	return usageError{err}
 }
 
 // checkGlobals refuses bad global flags and an unreadable or invalid
 // --config before any command runs, so a typo never half-runs a command.
 func (e *env) checkGlobals(c *cli.Context) error {
-	if _, err := e.logger(c); err != nil {
+	g := globalsOf(c)
+	if _, err := e.logger(g); err != nil {
 		return err
 	}
-	if c.String("config") != "" || e.getenv("CARBONGUARD_CONFIG") != "" {
-		if _, err := e.loadConfig(c, ""); err != nil {
+	if g.config != "" || e.getenv("CARBONGUARD_CONFIG") != "" {
+		if _, err := e.loadConfig(g, ""); err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-// logger builds the zerolog logger the global flags ask for. Logs go to stderr.
-func (e *env) logger(c *cli.Context) (zerolog.Logger, error) {
-	level := c.String("log-level")
-	if c.Bool("quiet") {
-		level = "warn"
-	}
-	lvl, err := zerolog.ParseLevel(strings.ToLower(level))
-	if err != nil || level == "" {
-		return zerolog.Nop(), usagef("--log-level %q: use debug, info, warn or error", level)
-	}
-	format := c.String("log-format")
-	if format == "" {
-		format = "json"
-		if f, ok := e.stderr.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
-			format = "console"
-		}
-	}
-	var w io.Writer
-	switch format {
-	case "console":
-		w = zerolog.ConsoleWriter{Out: e.stderr, TimeFormat: "15:04:05", NoColor: !isTerminal(e.stderr)}
-	case "json":
-		w = e.stderr
-	default:
-		return zerolog.Nop(), usagef("--log-format %q: use console or json", format)
-	}
-	return zerolog.New(w).Level(lvl).With().Timestamp().Logger(), nil
-}
-
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	return ok && isatty.IsTerminal(f.Fd())
-}
-
-// homeDir resolves --home, $CARBON_HOME, or the current directory.
-func (e *env) homeDir(c *cli.Context) (string, error) {
-	home := c.String("home")
-	if home == "" {
-		home = e.getenv("CARBON_HOME")
-	}
-	if home == "" {
-		wd, err := os.Getwd()
-		if err != nil {
-			return "", fmt.Errorf("finding the current directory: %w", err)
-		}
-		home = wd
-	}
-	abs, err := filepath.Abs(home)
-	if err != nil {
-		return "", fmt.Errorf("resolving --home %s: %w", home, err)
-	}
-	return abs, nil
-}
-
-// openPack opens the pack named by the global flags.
-func (e *env) openPack(c *cli.Context) (*pack.Pack, error) {
-	home, err := e.homeDir(c)
-	if err != nil {
-		return nil, err
-	}
-	return pack.Open(home)
-}
-
-// stateDir resolves the per-pack state directory (see the app description)
-// and refuses one inside the pack: a restore would overwrite it.
-func (e *env) stateDir(c *cli.Context, home string) (string, error) {
-	dir := c.String("state")
-	if dir == "" {
-		root := e.getenv("CARBONGUARD_STATE_DIR")
-		if root == "" {
-			if os.Geteuid() == 0 {
-				root = "/var/lib/carbonguard"
-			} else if x := e.getenv("XDG_STATE_HOME"); x != "" {
-				root = filepath.Join(x, "carbonguard")
-			} else {
-				h, err := os.UserHomeDir()
-				if err != nil {
-					return "", usagef("no --state given and no home directory to put state in: %v", err)
-				}
-				root = filepath.Join(h, ".local", "state", "carbonguard")
-			}
-		}
-		real := home
-		if r, err := filepath.EvalSymlinks(home); err == nil {
-			real = r
-		}
-		sum := sha256.Sum256([]byte(real))
-		dir = filepath.Join(root, filepath.Base(real)+"-"+hex.EncodeToString(sum[:])[:12])
-	}
-	abs, err := filepath.Abs(dir)
-	if err != nil {
-		return "", fmt.Errorf("resolving --state %s: %w", dir, err)
-	}
-	if inside(abs, home) {
-		return "", usagef("state directory %s is inside the pack %s: a snapshot would contain it and a restore would overwrite it; choose --state outside the pack", abs, home)
-	}
-	return abs, nil
-}
-
-// inside reports whether path is dir or below it, after resolving symlinks
-// where the paths exist.
-func inside(path, dir string) bool {
-	resolve := func(p string) string {
-		// Resolve the longest existing prefix so that a not-yet-created state
-		// directory below a symlink is judged by where it would really be.
-		rest := ""
-		for cur := p; ; {
-			if r, err := filepath.EvalSymlinks(cur); err == nil {
-				return filepath.Join(r, rest)
-			}
-			parent := filepath.Dir(cur)
-			if parent == cur {
-				return p
-			}
-			rest = filepath.Join(filepath.Base(cur), rest)
-			cur = parent
-		}
-	}
-	p, d := resolve(path), resolve(dir)
-	rel, err := filepath.Rel(d, p)
-	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
-}
-
-// writeJSON prints v as indented JSON followed by a newline.
-func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
 }

@@ -2,15 +2,13 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
-	"os/user"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -20,7 +18,6 @@ import (
 	"github.com/carbonguard/carbonguard/internal/durable"
 	"github.com/carbonguard/carbonguard/pack"
 	"github.com/carbonguard/carbonguard/validate"
-	"github.com/carbonguard/carbonguard/wrapper"
 )
 
 func checkCommand(e *env) *cli.Command {
@@ -59,7 +56,7 @@ Acceptances naming an unknown check are errors (exit 2); expired and unused ones
 ` + exitStatusHelp,
 		Flags: []cli.Flag{
 			&cli.StringSliceFlag{Name: "home", Usage: "product home to check (repeatable; default: the global --home, $CARBON_HOME or the current directory)"},
-			&cli.StringFlag{Name: "format", Value: "text", Usage: "text, json or sarif"},
+			checkFormats.flag(),
 			&cli.StringFlag{Name: "fail-on", Usage: "lowest severity that fails the check: info, low, medium, high or critical (default: [check] fail_on, else high)"},
 			&cli.BoolFlag{Name: "no-accept", Usage: "ignore the accepted risks of carbonguard.toml"},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the report to `FILE` (atomically) instead of stdout"},
@@ -67,72 +64,90 @@ Acceptances naming an unknown check are errors (exit 2); expired and unused ones
 			&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "text: also list passed and not-applicable results"},
 			&cli.StringFlag{Name: "host-facts", Hidden: true, Usage: "read the host facts from a JSON `FILE` instead of probing this host (reproducing a report)"},
 		},
-		Action: func(c *cli.Context) error { return runCheck(c, e) },
+		Action: func(c *cli.Context) error {
+			o, err := newCheckOptions(c, e)
+			if err != nil {
+				return err
+			}
+			// carbonguard.toml is looked for beside the first home; each
+			// home's state directory is resolved in runCheck.
+			s, err := e.openSession(c, o.homes[0], needs{config: true, pack: packConfig})
+			if err != nil {
+				return err
+			}
+			return runCheck(contextOf(c), s, o)
+		},
 	}
 }
 
-func runCheck(c *cli.Context, e *env) error {
-	format := c.String("format")
-	if format != "text" && format != "json" && format != "sarif" {
-		return usagef("--format %q: use text, json or sarif", format)
+type checkOptions struct {
+	format    string
+	homes     []string
+	failOn    string
+	noAccept  bool
+	output    string            // a file for the report; "" = stdout
+	userArgs  []string          // -D key=value as script arguments
+	props     map[string]string // the same as system properties
+	verbose   bool
+	hostFacts string // a JSON file of host facts instead of probing this host
+}
+
+func newCheckOptions(c *cli.Context, e *env) (checkOptions, error) {
+	format, err := checkFormats.of(c)
+	if err != nil {
+		return checkOptions{}, err
 	}
 	if c.Args().Len() > 0 {
-		return usagef("check takes no arguments (got %q); name homes with --home", c.Args().First())
+		return checkOptions{}, usagef("check takes no arguments (got %q); name homes with --home", c.Args().First())
 	}
-	if fo := c.String("fail-on"); fo != "" {
-		if _, err := validate.ParseSeverity(fo); err != nil {
-			return usagef("--fail-on: %v", err)
+	o := checkOptions{format: format, failOn: c.String("fail-on"), noAccept: c.Bool("no-accept"), output: c.String("output"),
+		verbose: c.Bool("verbose"), hostFacts: c.String("host-facts")}
+	if o.failOn != "" {
+		if _, err := validate.ParseSeverity(o.failOn); err != nil {
+			return o, usagef("--fail-on: %v", err)
 		}
 	}
-	userArgs, props, err := dProps(c.StringSlice("D"))
-	if err != nil {
-		return err
+	if o.userArgs, o.props, err = dProps(c.StringSlice("D")); err != nil {
+		return o, err
 	}
-	log, err := e.logger(c)
-	if err != nil {
-		return err
-	}
-	homes, err := checkHomes(c, e)
-	if err != nil {
-		return err
-	}
-	cfg, err := e.loadConfig(c, homes[0])
-	if err != nil {
-		return err
-	}
-	policy, err := checkPolicy(cfg, c.String("fail-on"), c.Bool("no-accept"))
+	o.homes, err = e.homesOf(c)
+	return o, err
+}
+
+func runCheck(ctx context.Context, s *session, o checkOptions) error {
+	policy, err := checkPolicy(s.cfg, o.failOn, o.noAccept)
 	if err != nil {
 		return err
 	}
 	policy.ToolVersion = version
-	policy.Logger = log
-	start, err := startFacts(cfg, e)
+	policy.Logger = s.log
+	start, err := startFacts(s.cfg, s.getenv)
 	if err != nil {
 		return err
 	}
-	start.UserArgs = userArgs
+	start.UserArgs = o.userArgs
 
 	var probe validate.HostProbe
-	if hf := c.String("host-facts"); hf != "" {
-		sp, err := readHostFacts(hf)
+	if o.hostFacts != "" {
+		sp, err := readHostFacts(o.hostFacts)
 		if err != nil {
 			return err
 		}
 		probe = sp
 	}
 
-	packs := make([]*pack.Pack, 0, len(homes))
-	snaps := make([]validate.SnapshotFacts, 0, len(homes))
-	for _, home := range homes {
-		p, err := pack.OpenWith(home, pack.Options{SysProps: props, Logger: log})
+	packs := make([]*pack.Pack, 0, len(o.homes))
+	snaps := make([]validate.SnapshotFacts, 0, len(o.homes))
+	for _, home := range o.homes {
+		p, err := s.readPack(home, o.props)
 		if err != nil {
 			return err
 		}
 		packs = append(packs, p)
-		sf := validate.SnapshotFacts{RPO: cfg.Check.RPO.Duration}
-		if len(homes) == 1 || c.String("state") == "" {
-			if dir, err := e.stateDir(c, home); err == nil {
-				sf = snapshotFacts(filepath.Join(dir, "snapshots"), sf.RPO, log)
+		sf := validate.SnapshotFacts{RPO: s.cfg.Check.RPO.Duration}
+		if len(o.homes) == 1 || s.g.state == "" {
+			if dir, err := s.stateDirFor(home); err == nil {
+				sf = snapshotFacts(filepath.Join(dir, "snapshots"), sf.RPO, s.log)
 			} else {
 				sf.ReadError = err.Error()
 			}
@@ -141,7 +156,7 @@ func runCheck(c *cli.Context, e *env) error {
 		}
 		snaps = append(snaps, sf)
 	}
-	facts, err := validate.CollectAll(c.Context, packs, snaps, validate.CollectOptions{Probe: probe, Start: start, Logger: log})
+	facts, err := validate.CollectAll(ctx, packs, snaps, validate.CollectOptions{Probe: probe, Start: start, Logger: s.log})
 	if err != nil {
 		return err
 	}
@@ -150,150 +165,32 @@ func runCheck(c *cli.Context, e *env) error {
 		return err
 	}
 	var out bytes.Buffer
-	switch format {
+	switch o.format {
 	case "json":
 		err = report.WriteJSON(&out)
 	case "sarif":
 		err = report.WriteSARIF(&out, "")
 	default:
-		err = report.WriteText(&out, validate.TextOptions{Verbose: c.Bool("verbose")})
+		err = report.WriteText(&out, validate.TextOptions{Verbose: o.verbose})
 	}
 	if err != nil {
 		return fmt.Errorf("rendering the report: %w", err)
 	}
-	if path := c.String("output"); path != "" {
-		if err := durable.WriteFile(path, out.Bytes(), 0o644); err != nil {
-			return fmt.Errorf("writing the report to %s: %w", path, err)
+	if o.output != "" {
+		if err := durable.WriteFile(o.output, out.Bytes(), 0o644); err != nil {
+			return fmt.Errorf("writing the report to %s: %w", o.output, err)
 		}
-		fmt.Fprintln(e.stderr, report.Summary())
-	} else if _, err := e.stdout.Write(out.Bytes()); err != nil {
+		fmt.Fprintln(s.stderr, report.Summary())
+	} else if _, err := s.stdout.Write(out.Bytes()); err != nil {
 		return err
 	}
 	for _, w := range report.Warnings {
-		log.Warn().Msg(w)
+		s.log.Warn().Msg(w)
 	}
 	if report.Blocking {
 		return codeError{code: exitFindings}
 	}
 	return nil
-}
-
-// dProps reads the -D key=value flags (the flag's value is key=value; a
-// leading -D is tolerated) into script arguments and a property map. The
-// flag always needs a value: a bare key, which Carbon would read as "true"
-// (pack.ParseSysProp), is refused as a likely mistake.
-func dProps(kvs []string) ([]string, map[string]string, error) {
-	var args []string
-	props := map[string]string{}
-	for _, kv := range kvs {
-		k, v, _ := strings.Cut(kv, "=")
-		k = strings.TrimPrefix(strings.TrimSpace(k), "-D")
-		p, ok := pack.ParseSysProp("-D"+k+"="+v, pack.ReadByCarbonMain)
-		if !ok || !strings.Contains(kv, "=") {
-			return nil, nil, usagef("-D %q: write -D key=value, e.g. -D portOffset=2", kv)
-		}
-		props[p.Key] = p.Value
-		args = append(args, "-D"+p.Key+"="+p.Value)
-	}
-	return args, props, nil
-}
-
-// checkHomes is the command's --home list, else the global home.
-func checkHomes(c *cli.Context, e *env) ([]string, error) {
-	var homes []string
-	seen := map[string]bool{}
-	for _, h := range c.StringSlice("home") {
-		abs, err := filepath.Abs(h)
-		if err != nil {
-			return nil, usagef("--home %s: %v", h, err)
-		}
-		if seen[abs] {
-			return nil, usagef("--home %s is named twice", h)
-		}
-		seen[abs] = true
-		homes = append(homes, abs)
-	}
-	if len(homes) > 0 {
-		return homes, nil
-	}
-	// The command's own --home shadows the global one in c; the parent (the
-	// app's context) holds the global flag.
-	parent := c
-	if lineage := c.Lineage(); len(lineage) > 1 {
-		parent = lineage[1]
-	}
-	home, err := e.homeDir(parent)
-	if err != nil {
-		return nil, err
-	}
-	return []string{home}, nil
-}
-
-// checkPolicy turns carbonguard.toml's [check] and the flags into the
-// validate policy. Errors are usage errors (exit 2).
-func checkPolicy(cfg *fileConfig, failOn string, noAccept bool) (validate.Options, error) {
-	where := "carbonguard.toml"
-	if cfg.path != "" {
-		where = cfg.path
-	}
-	o := validate.Options{
-		FailOn:   cfg.Check.FailOn,
-		Severity: cfg.Check.Severity,
-		Disable:  cfg.Check.Disable,
-		NoAccept: noAccept,
-	}
-	if failOn != "" {
-		o.FailOn = failOn
-	}
-	for i, a := range cfg.Check.Accept {
-		acc, err := validate.ParseAcceptance(a.ID, a.Key, a.Reason, a.Expires, fmt.Sprintf("%s [[check.accept]] #%d", where, i+1))
-		if err != nil {
-			return o, err
-		}
-		o.Accept = append(o.Accept, acc)
-	}
-	return o, nil
-}
-
-// startFacts is the launch carbonguard's wrapped start would make, from
-// carbonguard.toml's [start] section: the same script arguments the wrapper
-// builds (wrapper.ScriptArgs), JAVA_OPTS, JVM_MEM_OPTS, JAVA_HOME and the
-// run-as user.
-func startFacts(cfg *fileConfig, e *env) (validate.StartFacts, error) {
-	s := cfg.Start
-	o := wrapper.Options{
-		NoHostnameVerification: s.HostnameVerification != nil && !*s.HostnameVerification,
-		HostnameVerifier:       s.HostnameVerifier,
-		Properties:             s.Properties,
-		Args:                   s.Args,
-		ProxyHost:              s.ProxyHost,
-		ProxyPort:              s.ProxyPort,
-		Profile:                s.Profile,
-		Setup:                  s.Setup,
-	}
-	args, err := wrapper.ScriptArgs(o)
-	if err != nil {
-		return validate.StartFacts{}, usagef("carbonguard.toml [start]: %v", err)
-	}
-	sf := validate.StartFacts{ScriptArgs: args, JavaOpts: s.JavaOpts, JVMMemOpts: s.JVMMemOpts, JavaHome: s.JavaHome, RunAsUID: -1}
-	if sf.JavaOpts == "" {
-		sf.JavaOpts = e.getenv("JAVA_OPTS")
-	}
-	if sf.JVMMemOpts == "" {
-		sf.JVMMemOpts = e.getenv("JVM_MEM_OPTS")
-	}
-	// The wrapper switches to [start] user only when it runs as root.
-	if s.User != "" && os.Geteuid() == 0 {
-		sf.RunAsUser = s.User
-		if u, err := user.Lookup(s.User); err == nil {
-			if uid, err := strconv.Atoi(u.Uid); err == nil {
-				sf.RunAsUID = uid
-			}
-		} else if uid, err := strconv.Atoi(s.User); err == nil {
-			sf.RunAsUID = uid
-		}
-	}
-	return sf, nil
 }
 
 // snapshotFacts summarises the pack's snapshot store for the backup

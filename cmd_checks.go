@@ -14,17 +14,17 @@ func checksCommand(e *env) *cli.Command {
 the reference page: carbonguard checks --format markdown > docs/checks.md
 
 ` + exitStatusHelp,
-		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "format", Value: "text", Usage: "text, json or markdown"},
-		},
+		Flags: []cli.Flag{checksFormats.flag()},
 		Action: func(c *cli.Context) error {
-			if c.Args().Len() > 0 {
-				return usagef("checks takes no arguments (got %q)", c.Args().First())
+			if err := noArgs(c, "checks"); err != nil {
+				return err
+			}
+			format, err := checksFormats.of(c)
+			if err != nil {
+				return err
 			}
 			checks := validate.Registry()
-			switch f := c.String("format"); f {
-			case "text":
-				return validate.WriteCheckList(e.stdout, checks)
+			switch format {
 			case "json":
 				return writeJSON(e.stdout, struct {
 					SchemaVersion int                  `json:"schema_version"`
@@ -33,7 +33,7 @@ the reference page: carbonguard checks --format markdown > docs/checks.md
 			case "markdown":
 				return validate.WriteMarkdown(e.stdout, checks)
 			default:
-				return usagef("--format %q: use text, json or markdown", f)
+				return validate.WriteCheckList(e.stdout, checks)
 			}
 		},
 	}

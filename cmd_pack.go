@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -28,42 +29,45 @@ over [server] offset, as in Carbon).
 
 ` + exitStatusHelp,
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "format", Value: "text", Usage: "text or json"},
+			textOrJSON.flag(),
 			&cli.StringSliceFlag{Name: "D", Usage: "system property `key=value` the server would get (repeatable)"},
 		},
-		Action: func(c *cli.Context) error {
-			format := c.String("format")
-			if format != "text" && format != "json" {
-				return usagef("--format %q: use text or json", format)
-			}
-			_, props, err := dProps(c.StringSlice("D"))
-			if err != nil {
-				return err
-			}
-			if c.Args().Len() > 0 {
-				return usagef("pack takes no arguments (got %q); name the home with --home", c.Args().First())
-			}
-			log, err := e.logger(c)
-			if err != nil {
-				return err
-			}
-			home, err := e.homeDir(c)
-			if err != nil {
-				return err
-			}
-			p, err := pack.OpenWith(home, pack.Options{SysProps: props, Logger: log})
-			if err != nil {
-				return err
-			}
-			if format == "json" {
-				return writeJSON(e.stdout, struct {
-					SchemaVersion int `json:"schema_version"`
-					*pack.Pack
-				}{1, p})
-			}
-			return writePackText(e.stdout, p)
-		},
+		Action: action(e, needs{pack: packConfig}, newPackOptions, runPack),
 	}
+}
+
+type packOptions struct {
+	format string
+	props  map[string]string // -D key=value
+}
+
+func newPackOptions(c *cli.Context, _ *session) (packOptions, error) {
+	format, err := textOrJSON.of(c)
+	if err != nil {
+		return packOptions{}, err
+	}
+	_, props, err := dProps(c.StringSlice("D"))
+	if err != nil {
+		return packOptions{}, err
+	}
+	if c.Args().Len() > 0 {
+		return packOptions{}, usagef("pack takes no arguments (got %q); name the home with --home", c.Args().First())
+	}
+	return packOptions{format: format, props: props}, nil
+}
+
+func runPack(_ context.Context, s *session, o packOptions) error {
+	p, err := s.openPack(o.props)
+	if err != nil {
+		return err
+	}
+	if o.format == "json" {
+		return writeJSON(s.stdout, struct {
+			SchemaVersion int `json:"schema_version"`
+			*pack.Pack
+		}{1, p})
+	}
+	return writePackText(s.stdout, p)
 }
 
 // writePackText prints the pack description as aligned text.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"sort"
@@ -24,72 +25,91 @@ Plain-text listeners are marked: expose them only where needed.
 ` + exitStatusHelp,
 		Flags: []cli.Flag{
 			&cli.StringSliceFlag{Name: "home", Usage: "product home (repeatable; default: the global --home, $CARBON_HOME or the current directory)"},
-			&cli.StringFlag{Name: "format", Value: "text", Usage: "text or json"},
+			textOrJSON.flag(),
 			&cli.StringSliceFlag{Name: "D", Usage: "system property `key=value` the server would get (e.g. -D portOffset=2)"},
 			&cli.BoolFlag{Name: "all", Usage: "also list listeners that are switched off"},
 		},
 		Action: func(c *cli.Context) error {
-			format := c.String("format")
-			if format != "text" && format != "json" {
-				return usagef("--format %q: use text or json", format)
-			}
-			if c.Args().Len() > 0 {
-				return usagef("ports takes no arguments (got %q); name homes with --home", c.Args().First())
-			}
-			_, props, err := dProps(c.StringSlice("D"))
+			o, err := newPortsOptions(c, e)
 			if err != nil {
 				return err
 			}
-			log, err := e.logger(c)
+			s, err := e.openSession(c, o.homes[0], needs{pack: packConfig})
 			if err != nil {
 				return err
 			}
-			homes, err := checkHomes(c, e)
-			if err != nil {
-				return err
-			}
-			type packPorts struct {
-				Home    string      `json:"home"`
-				Product string      `json:"product"`
-				Version string      `json:"version,omitempty"`
-				Offset  int         `json:"offset"`
-				Ports   []pack.Port `json:"ports"`
-			}
-			var all []packPorts
-			for _, home := range homes {
-				p, err := pack.OpenWith(home, pack.Options{SysProps: props, Logger: log})
-				if err != nil {
-					return err
-				}
-				pp := packPorts{Home: p.Home, Product: string(p.Product), Version: p.Version, Ports: []pack.Port{}}
-				if n, ok := p.Offset.Int(); ok {
-					pp.Offset = n
-				}
-				for _, pt := range p.Ports {
-					if pt.Enabled || c.Bool("all") {
-						pp.Ports = append(pp.Ports, pt)
-					}
-				}
-				sort.SliceStable(pp.Ports, func(i, j int) bool { return pp.Ports[i].Port < pp.Ports[j].Port })
-				all = append(all, pp)
-			}
-			if format == "json" {
-				return writeJSON(e.stdout, struct {
-					SchemaVersion int         `json:"schema_version"`
-					Packs         []packPorts `json:"packs"`
-				}{1, all})
-			}
-			for i, pp := range all {
-				if i > 0 {
-					fmt.Fprintln(e.stdout)
-				}
-				if err := writePortsText(e.stdout, pp.Home, pp.Offset, pp.Ports); err != nil {
-					return err
-				}
-			}
-			return nil
+			return runPorts(contextOf(c), s, o)
 		},
 	}
+}
+
+type portsOptions struct {
+	format string
+	homes  []string
+	props  map[string]string // -D key=value
+	all    bool
+}
+
+func newPortsOptions(c *cli.Context, e *env) (portsOptions, error) {
+	format, err := textOrJSON.of(c)
+	if err != nil {
+		return portsOptions{}, err
+	}
+	if c.Args().Len() > 0 {
+		return portsOptions{}, usagef("ports takes no arguments (got %q); name homes with --home", c.Args().First())
+	}
+	_, props, err := dProps(c.StringSlice("D"))
+	if err != nil {
+		return portsOptions{}, err
+	}
+	homes, err := e.homesOf(c)
+	if err != nil {
+		return portsOptions{}, err
+	}
+	return portsOptions{format: format, homes: homes, props: props, all: c.Bool("all")}, nil
+}
+
+func runPorts(_ context.Context, s *session, o portsOptions) error {
+	type packPorts struct {
+		Home    string      `json:"home"`
+		Product string      `json:"product"`
+		Version string      `json:"version,omitempty"`
+		Offset  int         `json:"offset"`
+		Ports   []pack.Port `json:"ports"`
+	}
+	var all []packPorts
+	for _, home := range o.homes {
+		p, err := s.readPack(home, o.props)
+		if err != nil {
+			return err
+		}
+		pp := packPorts{Home: p.Home, Product: string(p.Product), Version: p.Version, Ports: []pack.Port{}}
+		if n, ok := p.Offset.Int(); ok {
+			pp.Offset = n
+		}
+		for _, pt := range p.Ports {
+			if pt.Enabled || o.all {
+				pp.Ports = append(pp.Ports, pt)
+			}
+		}
+		sort.SliceStable(pp.Ports, func(i, j int) bool { return pp.Ports[i].Port < pp.Ports[j].Port })
+		all = append(all, pp)
+	}
+	if o.format == "json" {
+		return writeJSON(s.stdout, struct {
+			SchemaVersion int         `json:"schema_version"`
+			Packs         []packPorts `json:"packs"`
+		}{1, all})
+	}
+	for i, pp := range all {
+		if i > 0 {
+			fmt.Fprintln(s.stdout)
+		}
+		if err := writePortsText(s.stdout, pp.Home, pp.Offset, pp.Ports); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func writePortsText(w io.Writer, home string, offset int, ports []pack.Port) error {

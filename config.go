@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
-	"github.com/urfave/cli/v2"
 )
 
 // fileConfig is carbonguard.toml. Every section is optional; an absent key
@@ -117,8 +116,8 @@ func (d duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil
 
 // loadConfig finds and reads carbonguard.toml (search order in the app's
 // description). home may be "" when no pack is involved.
-func (e *env) loadConfig(c *cli.Context, home string) (*fileConfig, error) {
-	path, explicit := c.String("config"), true
+func (e *env) loadConfig(g globals, home string) (*fileConfig, error) {
+	path, explicit := g.config, true
 	if path == "" {
 		path = e.getenv("CARBONGUARD_CONFIG")
 	}

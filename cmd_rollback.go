@@ -1,0 +1,63 @@
+package main
+
+import (
+	"context"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/carbonguard/carbonguard/hooks"
+)
+
+func rollbackCommand(e *env) *cli.Command {
+	return &cli.Command{
+		Name:      "rollback",
+		Usage:     "restore the pack as it was before an update (or any snapshot)",
+		ArgsUsage: "[TX-ID | SNAPSHOT-ID]",
+		Description: `rollback restores a pre-update snapshot by hand. Without an argument it acts on the open update
+transaction (stopped on conflicts, begun by hook pre-update, or awaiting its first boot), else on
+the last committed one. With a transaction id it restores that update's pre-update snapshot; with a
+snapshot id (carbonguard snapshot list), that snapshot.
+
+The server must be stopped (--stop-server stops it). The tree the restore replaces is kept beside
+the pack (<home>.displaced-...) until carbonguard snapshot drop-displaced. An interrupted update,
+restore or rollback found first is finished; when that already is the rollback, nothing more is
+done.
+
+` + exitStatusHelp,
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "stop-server", Usage: "stop a running server instead of refusing"},
+			textOrJSON.flag(),
+		},
+		Action: action(e, needs{config: true, state: true, pack: packProcess}, newRollbackOptions, runRollback),
+	}
+}
+
+type rollbackOptions struct {
+	format     string
+	target     string // a transaction or snapshot id; "" = the open or last committed update
+	stopServer bool
+}
+
+func newRollbackOptions(c *cli.Context, s *session) (rollbackOptions, error) {
+	format, err := textOrJSON.of(c)
+	if err != nil {
+		return rollbackOptions{}, err
+	}
+	if c.Args().Len() > 1 {
+		return rollbackOptions{}, usagef("rollback takes at most one argument, a transaction or snapshot id")
+	}
+	return rollbackOptions{format: format, target: c.Args().First(), stopServer: c.Bool("stop-server")}, nil
+}
+
+func runRollback(ctx context.Context, s *session, o rollbackOptions) error {
+	hx, bar, err := s.hookEnv(false)
+	if err != nil {
+		return err
+	}
+	defer bar.close()
+	ctx, cancel := signalContext(ctx)
+	defer cancel()
+	res, err := hooks.Rollback(ctx, hooks.RollbackOptions{Env: hx, Target: o.target, StopServer: o.stopServer})
+	bar.close()
+	return s.reportGuarded(o.format, "rollback", res, err)
+}

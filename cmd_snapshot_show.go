@@ -1,0 +1,92 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/carbonguard/carbonguard/archive"
+	"github.com/carbonguard/carbonguard/internal/humanize"
+)
+
+func snapshotShowCommand(e *env) *cli.Command {
+	return &cli.Command{
+		Name:      "show",
+		Usage:     "show one snapshot's manifest summary (--entries for every entry)",
+		ArgsUsage: "ID|latest",
+		Flags:     []cli.Flag{textOrJSON.flag(), &cli.BoolFlag{Name: "entries", Usage: "list every entry (text format)"}},
+		Action:    action(e, snapshotNeeds, newSnapshotShowOptions, runSnapshotShow),
+	}
+}
+
+type snapshotShowOptions struct {
+	format  string
+	id      string // or "latest"
+	entries bool
+}
+
+func newSnapshotShowOptions(c *cli.Context, _ *session) (snapshotShowOptions, error) {
+	id, err := oneArg(c, "show")
+	if err != nil {
+		return snapshotShowOptions{}, err
+	}
+	format, err := textOrJSON.of(c)
+	return snapshotShowOptions{format: format, id: id, entries: c.Bool("entries")}, err
+}
+
+func runSnapshotShow(ctx context.Context, s *session, o snapshotShowOptions) error {
+	store, release, err := s.snapshotStore(ctx, "", false)
+	if err != nil {
+		return err
+	}
+	defer release()
+	id, err := resolveID(store, o.id)
+	if err != nil {
+		return err
+	}
+	m, err := store.Show(id)
+	if err != nil {
+		return err
+	}
+	vr, _ := store.LastVerified(id)
+	if o.format == "json" {
+		return writeJSON(s.stdout, struct {
+			*archive.Manifest
+			Verified *archive.VerifyRecord `json:"last_verified,omitempty"`
+		}{m, vr})
+	}
+	tw := tabwriter.NewWriter(s.stdout, 0, 4, 2, ' ', 0)
+	rows := [][2]string{
+		{"id", m.ID}, {"created", m.Created.Local().Format(time.RFC3339)}, {"reason", m.Reason},
+		{"root", m.Root}, {"product", orDash(productOf(m.Meta))}, {"update level", orDash(m.Meta["update_level"])},
+		{"entries", strconv.Itoa(len(m.Entries))}, {"files", strconv.Itoa(m.Files)}, {"content", humanize.Bytes(m.Bytes)},
+		{"archive", fmt.Sprintf("%s (%s, %s)", m.Archive, m.Compression, humanize.Bytes(m.ArchiveSize))},
+		{"excluded", orDash(strings.Join(m.Exclude, ", "))}, {"tool version", orDash(m.ToolVersion)},
+		{"last verified", verifiedText(vr)},
+	}
+	for _, r := range rows {
+		fmt.Fprintf(tw, "%s:\t%s\n", r[0], r[1])
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if o.entries {
+		fmt.Fprintln(s.stdout)
+		tw = tabwriter.NewWriter(s.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "TYPE\tMODE\tSIZE\tMTIME\tPATH")
+		for _, en := range m.Entries {
+			p := en.Path
+			if en.Link != "" {
+				p += " -> " + en.Link
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", en.Type, en.Mode, en.Size, en.MTime.Local().Format("2006-01-02 15:04:05"), p)
+		}
+		return tw.Flush()
+	}
+	return nil
+}

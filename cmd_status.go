@@ -1,0 +1,89 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/carbonguard/carbonguard/hooks"
+	"github.com/carbonguard/carbonguard/wrapper"
+)
+
+func statusCommand(e *env) *cli.Command {
+	return &cli.Command{
+		Name:      "status",
+		Usage:     "is the server running: PID, uptime, listening ports, the last boot verdict",
+		ArgsUsage: " ",
+		Description: `status reports whether the pack's server runs (PID file and a live process whose
+command line names this home), since when, which ports of the pack's port table listen (and
+whether the server or another process holds them), the last boot verdict, and the update
+transaction, if one is open. It exits 0 when the server runs and 5 when it does not.
+
+` + exitStatusHelp,
+		Flags:  []cli.Flag{textOrJSON.flag()},
+		Action: action(e, needs{config: true, state: true, pack: packProcess}, newStatusOptions, runStatus),
+	}
+}
+
+type statusOptions struct {
+	format string
+	server wrapper.Options
+}
+
+func newStatusOptions(c *cli.Context, s *session) (statusOptions, error) {
+	format, err := textOrJSON.of(c)
+	if err != nil {
+		return statusOptions{}, err
+	}
+	if err := noArgs(c, "status"); err != nil {
+		return statusOptions{}, err
+	}
+	o := statusOptions{format: format, server: s.serverOptions()}
+	o.server.StatusSections = append(o.server.StatusSections, updateStatusSection(s.state))
+	return o, nil
+}
+
+func runStatus(ctx context.Context, s *session, o statusOptions) error {
+	srv, err := s.server(o.server)
+	if err != nil {
+		return err
+	}
+	st, err := srv.Status(ctx)
+	if err != nil {
+		return err
+	}
+	if o.format == "json" {
+		err = writeJSON(s.stdout, st)
+	} else {
+		err = st.WriteText(s.stdout)
+	}
+	if err != nil {
+		return err
+	}
+	if !st.Running {
+		return codeError{code: exitServerState}
+	}
+	return nil
+}
+
+// updateStatusSection adds the update transaction to status.
+func updateStatusSection(state string) func(context.Context) (wrapper.StatusSection, error) {
+	return func(context.Context) (wrapper.StatusSection, error) {
+		sec := wrapper.StatusSection{Name: "update"}
+		rep, err := hooks.Status(state)
+		if err != nil {
+			return sec, err
+		}
+		sec.Data = rep
+		switch {
+		case rep.Open != nil:
+			sec.Text = fmt.Sprintf("transaction %s is %s; %s", rep.Open.ID, rep.Open.State, rep.Next)
+		case rep.Next != "":
+			sec.Text = rep.Next
+		default:
+			sec.Text = "no update in progress"
+		}
+		return sec, nil
+	}
+}

@@ -90,6 +90,26 @@ func (m *MariaDB) Query(t testing.TB, db, sql string) string {
 	return strings.TrimSpace(out)
 }
 
+// UserQuery runs SQL in the test database as the test user, over TCP with
+// its password (so that what it creates has the test user as DEFINER, as a
+// product's own schema scripts would).
+func (m *MariaDB) UserQuery(t testing.TB, sql string) string {
+	t.Helper()
+	cnf := filepath.Join(t.TempDir(), "my.cnf")
+	pw := strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(m.Password)
+	if err := os.WriteFile(cnf, []byte("[client]\npassword=\""+pw+"\"\n"), 0o600); err != nil {
+		t.Fatalf("testsrv: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	out, err := output(ctx, "mariadb", []string{"--defaults-extra-file=" + cnf, "--protocol=TCP", "-h", m.Host, "-P", strconv.Itoa(m.Port),
+		"-u", m.User, "-N", "-B", "-e", sql, m.Database}, []string{"PATH=" + os.Getenv("PATH"), "LANG=C.UTF-8"})
+	if err != nil {
+		t.Fatalf("testsrv: mariadb as %s: %s: %v", m.User, sql, err)
+	}
+	return strings.TrimSpace(out)
+}
+
 // mysqlString quotes s as a MySQL string literal.
 func mysqlString(s string) string {
 	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s) + "'"

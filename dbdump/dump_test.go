@@ -145,7 +145,9 @@ func TestMariaDBDumpRestore(t *testing.T) {
 	s, err := Resolve(p, Config{Name: "apim_db"}, nil)
 	require.NoError(t, err)
 	r, tmp := runner(t)
-	rows := func() string { return my.Query(t, my.Database, "SELECT ID, NAME, HEX(PAYLOAD) FROM AM_API ORDER BY ID") }
+	rows := func() string {
+		return my.Query(t, my.Database, "SELECT ID, NAME, HEX(PAYLOAD) FROM AM_API ORDER BY ID")
+	}
 
 	path := dumpFile(t, r, s)
 	b, err := os.ReadFile(path)

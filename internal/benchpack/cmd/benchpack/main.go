@@ -1,5 +1,6 @@
 // Command benchpack writes the benchmark pack: benchpack DIR [SCALE], or a
-// tree of N small entries for the memory benchmark: benchpack -entries N DIR.
+// tree of N small entries for the memory benchmark: benchpack -entries N DIR;
+// and applies an update-sized change to a pack: benchpack -update DIR [SEED].
 package main
 
 import (
@@ -24,6 +25,27 @@ func main() {
 		}
 		return
 	}
+	if len(args) >= 2 && len(args) <= 3 && args[0] == "-update" {
+		if strings.HasPrefix(args[1], "-") {
+			usage()
+		}
+		seed := uint64(1)
+		if len(args) == 3 {
+			v, err := strconv.ParseUint(args[2], 10, 64)
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "benchpack: bad seed %q\n", args[2])
+				os.Exit(2)
+			}
+			seed = v
+		}
+		rep, err := benchpack.Update(args[1], seed)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "benchpack:", err)
+			os.Exit(1)
+		}
+		fmt.Printf("replaced %d jars (%d bytes new), edited %d XML files\n", rep.Jars, rep.JarBytes, rep.XML)
+		return
+	}
 	// A flag is never a directory: "benchpack --help" must not write 750 MB
 	// into ./--help.
 	if len(args) < 1 || len(args) > 2 || strings.HasPrefix(args[0], "-") {
@@ -45,6 +67,8 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: benchpack DIR [SCALE]   (SCALE 1.0 = about 750 MB)\n       benchpack -entries N DIR   (N small files and links, for memory benchmarks)")
+	fmt.Fprintln(os.Stderr, "usage: benchpack DIR [SCALE]   (SCALE 1.0 = about 750 MB)\n"+
+		"       benchpack -entries N DIR   (N small files and links, for memory benchmarks)\n"+
+		"       benchpack -update DIR [SEED]   (an update: 30 jars replaced by new versions, 5 XML files edited)")
 	os.Exit(2)
 }

@@ -159,9 +159,10 @@ func TestBehaviours(t *testing.T) {
 		p := New(t, "is-7.1", WithBehaviour("slow"))
 		cmd := runJVM(p)
 		require.NoError(t, cmd.Start())
-		time.Sleep(time.Second)
+		// Wait for the start line rather than sleep a fixed second: under
+		// load the script and the fake JVM take longer than that to begin.
+		p.WaitLog(t, "Starting WSO2 Carbon...", 10*time.Second)
 		assert.NotContains(t, p.Log(), "WSO2 Carbon started in", "slow takes 5s by default")
-		assert.Contains(t, p.Log(), "Starting WSO2 Carbon...")
 		require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
 		assert.Equal(t, 143, waitExit(t, cmd, 5*time.Second), "TERM during start-up")
 	})

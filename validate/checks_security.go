@@ -23,10 +23,14 @@ func init() {
 				"-Dhttpclient.hostnameVerifier=AllowAll, so outbound TLS connections (key manager, gateways, identity providers, " +
 				"back ends) accept any certificate name and are open to man-in-the-middle attacks. WSO2's documentation says to enable " +
 				"hostname verification in production. The script's fixed -D list comes after $JAVA_OPTS, so a correct value only in " +
-				"JAVA_OPTS loses; -D script arguments (carbonguard's start properties) win because Carbon sets them at start-up.",
-			Remediation: "Let carbonguard start the server ([start] hostname_verification = true, the default, with hostname_verifier = " +
-				"\"Strict\" or \"DefaultAndLocalhost\"), or edit the startup script's launch line to " +
-				"-Dorg.opensaml.httpclient.https.disableHostnameVerification=false and -Dhttpclient.hostnameVerifier=Strict.",
+				"JAVA_OPTS loses; -D script arguments (carbonguard's start properties) win because Carbon sets them at start-up, but only " +
+				"when carbonguard starts the server: its drop-in bin/carbonguard-server.sh or a systemd unit running carbonguard for " +
+				"the pack is installed, or the check is carbonguard's own start gate. Otherwise the stock script's line is judged.",
+			Remediation: "Let carbonguard start the server (scripts/install.sh installs bin/carbonguard-server.sh and a systemd unit; " +
+				"[start] hostname_verification = true, the default, with hostname_verifier = \"Strict\" or \"DefaultAndLocalhost\"), or " +
+				"edit the startup script's launch line (the line the finding names) to " +
+				"-Dorg.opensaml.httpclient.https.disableHostnameVerification=false and -Dhttpclient.hostnameVerifier=Strict; a container " +
+				"image that runs the stock script needs the script edited in the image.",
 			Run: checkHostnameVerification,
 		},
 		Check{
@@ -233,6 +237,48 @@ func checkHostnameVerification(f *Facts) []Result {
 		}
 		r := Result{Subject: subject, Key: hp.key, Value: win.Value, Source: propSource(win.Source), Pos: win.Pos}
 		lost := losers(all, win)
+		if hp.good(win.Value) && win.Source == PropStartArgs {
+			// carbonguard's start properties reach the JVM only when
+			// carbonguard starts the server. Without evidence that it does,
+			// judge what the stock script alone gives (the common case:
+			// container images run the stock script).
+			if how, ok := f.Launcher.Established(); ok {
+				r.Status = Pass
+				r.Message = fmt.Sprintf("%s (from %s; %s)%s", win.Value, describeProp(win), how, lost)
+				out = append(out, r)
+				continue
+			}
+			var rest []PropOccurrence
+			for _, o := range all {
+				if o.Source != PropStartArgs {
+					rest = append(rest, o)
+				}
+			}
+			noLauncher := "nothing shows that carbonguard starts this pack (no " + DropInScript + ", no systemd unit running carbonguard for it, not carbonguard's start gate)"
+			if len(rest) == 0 {
+				if hp.unsetOK {
+					r.Status = Pass
+					r.Message = "carbonguard's start properties set " + win.Value + "; without them (" + noLauncher + ") nothing sets it and verification stays on"
+				} else {
+					r.Status, r.Message = Unknown, "only carbonguard's start properties set it, and "+noLauncher
+					r.Reason = "started otherwise, no source sets it and the library default is not established"
+				}
+				out = append(out, r)
+				continue
+			}
+			base := rest[len(rest)-1]
+			r.Value, r.Source, r.Pos = base.Value, propSource(base.Source), base.Pos
+			if hp.good(base.Value) {
+				r.Status = Pass
+				r.Message = fmt.Sprintf("%s (from %s, and carbonguard's start properties agree)", base.Value, describeProp(base))
+			} else {
+				r.Status = Fail
+				r.Message = fmt.Sprintf("carbonguard's start properties would set %s=%s, but %s: started by the stock script, the server runs with %s=%s (from %s; want %s)",
+					hp.key, win.Value, noLauncher, hp.key, base.Value, describeProp(base), hp.goodText)
+			}
+			out = append(out, r)
+			continue
+		}
 		if hp.good(win.Value) {
 			r.Status = Pass
 			r.Message = fmt.Sprintf("%s (from %s)%s", win.Value, describeProp(win), lost)

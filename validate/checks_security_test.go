@@ -23,7 +23,21 @@ func init() {
 		fixture{ID: "CG-SEC-010", Name: "java-opts-lose-to-script", Want: Fail, Facts: func(t *testing.T, f *Facts) {
 			f.Start.JavaOpts = "-Xms2g -Dorg.opensaml.httpclient.https.disableHostnameVerification=false -Dhttpclient.hostnameVerifier=Strict"
 		}},
-		fixture{ID: "CG-SEC-010", Name: "carbonguard-start-properties", Want: Pass, Facts: func(t *testing.T, f *Facts) {
+		// carbonguard's start properties count only when carbonguard is the
+		// launcher: otherwise the stock script's AllowAll line is judged.
+		fixture{ID: "CG-SEC-010", Name: "carbonguard-start-properties-no-launcher", Want: Fail, Facts: func(t *testing.T, f *Facts) {
+			f.Start.ScriptArgs = carbonguardStartArgs
+		}},
+		fixture{ID: "CG-SEC-010", Name: "carbonguard-start-gate", Want: Pass, Facts: func(t *testing.T, f *Facts) {
+			f.Start.ScriptArgs = carbonguardStartArgs
+			f.Launcher.Gate = true
+		}},
+		fixture{ID: "CG-SEC-010", Name: "carbonguard-drop-in-installed", Want: Pass, Files: map[string]string{DropInScript: "#!/usr/bin/env bash\n# carbonguard-server.sh\n"}, Facts: func(t *testing.T, f *Facts) {
+			f.Start.ScriptArgs = carbonguardStartArgs
+		}},
+		fixture{ID: "CG-SEC-010", Name: "carbonguard-systemd-unit", Want: Pass, Host: func(h *Host) {
+			h.CarbonguardUnits = []string{"/etc/systemd/system/carbonguard-wso2am-4.2.0.service"}
+		}, Facts: func(t *testing.T, f *Facts) {
 			f.Start.ScriptArgs = carbonguardStartArgs
 		}},
 		fixture{ID: "CG-SEC-010", Name: "user-arg-overrides-start-properties", Want: Fail, Facts: func(t *testing.T, f *Facts) {

@@ -38,7 +38,10 @@ type CollectOptions struct {
 	Start     StartFacts
 	Snapshots SnapshotFacts
 	Now       time.Time // zero = time.Now()
-	Logger    zerolog.Logger
+	// Gate is set when the facts are collected for carbonguard's own start
+	// gate: carbonguard is then the launcher (Facts.Launcher).
+	Gate   bool
+	Logger zerolog.Logger
 }
 
 // Collect gathers the facts for one pack; others are the other homes of the
@@ -100,8 +103,21 @@ func Collect(ctx context.Context, p *pack.Pack, others []*pack.Pack, o CollectOp
 		Snapshots:       o.Snapshots,
 		Now:             now,
 		PackFiles:       ReadPackTextFiles(p.Home),
+		Launcher:        launcherFacts(p, h, o.Gate),
 		DatasourceFiles: datasourceFiles(p),
 	}, nil
+}
+
+// DropInScript is carbonguard's drop-in for the stock startup script, as
+// scripts/install.sh installs it into the pack.
+const DropInScript = "bin/carbonguard-server.sh"
+
+func launcherFacts(p *pack.Pack, h Host, gate bool) LauncherFacts {
+	l := LauncherFacts{Gate: gate, Units: append([]string(nil), h.CarbonguardUnits...)}
+	if fi, err := os.Stat(filepath.Join(p.Home, filepath.FromSlash(DropInScript))); err == nil && fi.Mode().IsRegular() {
+		l.DropIn = DropInScript
+	}
+	return l
 }
 
 // datasourceFiles lists repository/conf/datasources/*.xml (not on the
@@ -251,6 +267,7 @@ type StaticProbe struct {
 func (s StaticProbe) Probe(_ context.Context, req ProbeRequest) Host {
 	h := s.Host
 	h.Errors = copyMap(s.Host.Errors)
+	h.CarbonguardUnits = append([]string(nil), s.Host.CarbonguardUnits...)
 	h.Env = copyMap(s.Host.Env)
 	h.Listening = append([]ListeningPort(nil), s.Host.Listening...)
 	h.Mounts = append([]Mount(nil), s.Host.Mounts...)

@@ -356,6 +356,7 @@ type GateOptions struct {
 // failure to collect the facts; in both cases the start should not go ahead
 // without --force.
 func Gate(ctx context.Context, p *pack.Pack, o GateOptions) (*Report, bool, error) {
+	o.Collect.Gate = true // carbonguard starts this server: it is the launcher
 	f, err := Collect(ctx, p, o.Others, o.Collect)
 	if err != nil {
 		return nil, false, err

@@ -1,6 +1,7 @@
 package validate
 
 import (
+	"strings"
 	"time"
 
 	"github.com/carbonguard/carbonguard/pack"
@@ -24,6 +25,9 @@ type Facts struct {
 	Now time.Time
 	// PackFiles are the non-XML pack files checks read (PackTextFiles; path -> text).
 	PackFiles map[string]string
+	// Launcher says whether carbonguard, rather than the stock script,
+	// starts this pack's server.
+	Launcher LauncherFacts
 	// DatasourceFiles are the *.xml files of repository/conf/datasources,
 	// relative to repository/conf ("datasources/master-datasources.xml"),
 	// sorted; checks read them through Pack.XML.
@@ -42,6 +46,27 @@ type StartFacts struct {
 	JavaHome   string
 	RunAsUser  string // the user the server would run as; "" = the user running carbonguard
 	RunAsUID   int    // -1 when unknown
+}
+
+// LauncherFacts is the evidence that carbonguard starts the server: only
+// then do its start properties (hostname verification on) reach the JVM.
+type LauncherFacts struct {
+	Gate   bool     // the check runs as carbonguard's own start gate
+	DropIn string   // bin/carbonguard-server.sh installed in the pack ("" when absent)
+	Units  []string // systemd units whose ExecStart runs carbonguard for this pack
+}
+
+// Established tells whether carbonguard is shown to be the launcher, and how.
+func (l LauncherFacts) Established() (string, bool) {
+	switch {
+	case l.Gate:
+		return "this check is carbonguard's own start gate", true
+	case len(l.Units) > 0:
+		return "the systemd unit " + strings.Join(l.Units, ", ") + " runs carbonguard for this pack", true
+	case l.DropIn != "":
+		return "carbonguard's drop-in " + l.DropIn + " is installed in this pack", true
+	}
+	return "", false
 }
 
 // SnapshotFacts summarises the snapshot store for the backup checks.
@@ -76,6 +101,9 @@ type Host struct {
 	// RealPaths maps a path the pack names (solr/data, [indexing] location)
 	// to its real path after symlinks, and whether it was a symlink.
 	RealPaths map[string]RealPath
+	// CarbonguardUnits are the systemd unit files that run carbonguard for
+	// the pack (ExecStart names carbonguard and --home <pack>).
+	CarbonguardUnits []string `json:",omitempty"`
 	// ServerRunning is true when the pack's own server is running (PID file
 	// and process); port-in-use checks skip its ports then.
 	ServerRunning bool

@@ -40,9 +40,10 @@ var goldenCases = []struct {
 	start   StartFacts
 	profile string // -Dprofile the JVM gets
 	jdk     string // the JDK version on the host; "" = fakeHost's 17.0.15
+	gate    bool   // collected as carbonguard's start gate (carbonguard is the launcher)
 }{
 	{name: "apim-4.2"},
-	{name: "apim-4.2-hardened", start: StartFacts{ScriptArgs: carbonguardStartArgs, RunAsUser: "wso2carbon", RunAsUID: 1000}},
+	{name: "apim-4.2-hardened", start: StartFacts{ScriptArgs: carbonguardStartArgs, RunAsUser: "wso2carbon", RunAsUID: 1000}, gate: true},
 	{name: "apim-4.7-gateway", jdk: "21.0.7"},
 	{name: "apim-4.7-traffic-manager", jdk: "21.0.7"},
 	{name: "apim-4.7-control-plane", jdk: "21.0.7"},
@@ -59,7 +60,7 @@ var goldenCases = []struct {
 
 // goldenReport runs every check on a copy of a fixture pack with the fake
 // host and the fixed clock.
-func goldenReport(t testing.TB, name string, start StartFacts, profile, jdk string) (*Report, string) {
+func goldenReport(t testing.TB, name string, start StartFacts, profile, jdk string, gate bool) (*Report, string) {
 	t.Helper()
 	home := copyPack(t, name)
 	o := pack.Options{}
@@ -73,7 +74,7 @@ func goldenReport(t testing.TB, name string, start StartFacts, profile, jdk stri
 	if jdk != "" {
 		h.Java.Version, h.Java.Major = jdk, javaMajor(jdk)
 	}
-	f, err := Collect(context.Background(), p, nil, CollectOptions{Probe: StaticProbe{Host: h}, Start: start, Now: fixedNow})
+	f, err := Collect(context.Background(), p, nil, CollectOptions{Probe: StaticProbe{Host: h}, Start: start, Now: fixedNow, Gate: gate})
 	require.NoError(t, err)
 	r, err := Run([]*Facts{f}, Options{})
 	require.NoError(t, err)
@@ -84,7 +85,7 @@ func TestGoldenReports(t *testing.T) {
 	for _, tc := range goldenCases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			r, home := goldenReport(t, tc.name, tc.start, tc.profile, tc.jdk)
+			r, home := goldenReport(t, tc.name, tc.start, tc.profile, tc.jdk, tc.gate)
 			var txt, js, sarif bytes.Buffer
 			require.NoError(t, r.WriteText(&txt, TextOptions{}))
 			require.NoError(t, r.WriteJSON(&js))

@@ -94,6 +94,13 @@ func (s SystemProbe) Probe(ctx context.Context, req ProbeRequest) Host {
 	}
 	h.Java = javaVersion(ctx, javaHome, jt)
 	readJavaSecurity(javaHome, &h.Java)
+	if req.Home != "" {
+		var dirs []string
+		for _, d := range SystemdUnitDirs {
+			dirs = append(dirs, s.path(d))
+		}
+		h.CarbonguardUnits = carbonguardUnits(dirs, req.Home)
+	}
 
 	var listening []ListeningPort
 	for _, f := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
@@ -359,4 +366,49 @@ func unescapeMount(s string) string {
 		b.WriteByte(s[i])
 	}
 	return b.String()
+}
+
+// SystemdUnitDirs are where scripts/install.sh (default /etc/systemd/system)
+// and packaged units put service files.
+var SystemdUnitDirs = []string{"/etc/systemd/system", "/run/systemd/system", "/usr/lib/systemd/system", "/lib/systemd/system"}
+
+// carbonguardUnits lists the unit files whose ExecStart runs carbonguard
+// for the pack at home (install.sh writes "ExecStart=<bin>/carbonguard
+// --home <home> ... run"). Unreadable directories are skipped: no unit is
+// no evidence, never an error.
+func carbonguardUnits(dirs []string, home string) []string {
+	var out []string
+	for _, dir := range dirs {
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			continue
+		}
+		for _, e := range entries {
+			if !strings.HasSuffix(e.Name(), ".service") {
+				continue
+			}
+			path := filepath.Join(dir, e.Name())
+			b, err := os.ReadFile(path)
+			if err != nil || len(b) > 1<<20 {
+				continue
+			}
+			for _, line := range strings.Split(string(b), "\n") {
+				line = strings.TrimSpace(line)
+				if !strings.HasPrefix(line, "ExecStart=") {
+					continue
+				}
+				words := strings.Fields(strings.TrimPrefix(line, "ExecStart="))
+				if len(words) == 0 || filepath.Base(strings.TrimLeft(words[0], "-@+!:")) != "carbonguard" {
+					continue
+				}
+				for i, w := range words {
+					if (w == "--home" && i+1 < len(words) && filepath.Clean(words[i+1]) == filepath.Clean(home)) || w == "--home="+home {
+						out = append(out, path)
+					}
+				}
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
 }

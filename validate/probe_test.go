@@ -131,3 +131,19 @@ func TestStaticProbe(t *testing.T) {
 	got.Env["X"] = "y"
 	assert.NotContains(t, h.Env, "X", "the probe hands out copies")
 }
+
+// The systemd units install.sh writes name carbonguard and --home <pack> in
+// ExecStart; other units, and units for other packs, are not evidence.
+func TestCarbonguardUnits(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	write := func(name, execStart string) {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte("[Service]\nType=notify\nExecStart="+execStart+"\n"), 0o644))
+	}
+	write("carbonguard-wso2am.service", "/usr/local/bin/carbonguard --home /opt/wso2am-4.2.0 --state /var/lib/carbonguard/x --log-format json run")
+	write("other-pack.service", "/usr/local/bin/carbonguard --home /opt/wso2am-3.2.0 run")
+	write("stock.service", "/opt/wso2am-4.2.0/bin/api-manager.sh --home /opt/wso2am-4.2.0")
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("ExecStart=carbonguard --home /opt/wso2am-4.2.0"), 0o644))
+	got := carbonguardUnits([]string{dir, filepath.Join(dir, "missing")}, "/opt/wso2am-4.2.0")
+	assert.Equal(t, []string{filepath.Join(dir, "carbonguard-wso2am.service")}, got)
+}

@@ -1014,30 +1014,30 @@ func checkDefaultKeystores(f *Facts) []Result {
 			file := p.Value("carbon.xml:/Server/Security/" + ks + "/Location")
 			pass := p.Value("carbon.xml:/Server/Security/" + ks + "/Password")
 			if file.Set() || pass.Set() {
-				out = append(out, judgeKeystore("carbon.xml "+ks, file, pass, true))
+				out = append(out, judgeKeystore(f, "carbon.xml "+ks, file, pass, true))
 			}
 		}
 		file := p.Value("carbon.xml:/Server/Security/TrustStore/Location")
 		pass := p.Value("carbon.xml:/Server/Security/TrustStore/Password")
 		if file.Set() || pass.Set() {
-			out = append(out, judgeKeystore("carbon.xml TrustStore", file, pass, false))
+			out = append(out, judgeKeystore(f, "carbon.xml TrustStore", file, pass, false))
 		}
 		cfile := p.Value("tomcat/catalina-server.xml:/Server/Service/Connector[@port='9443']/@keystoreFile")
 		cpass := p.Value("tomcat/catalina-server.xml:/Server/Service/Connector[@port='9443']/@keystorePass")
 		if cfile.Set() || cpass.Set() {
-			out = append(out, judgeKeystore("catalina-server.xml 9443 connector keystore", cfile, cpass, true))
+			out = append(out, judgeKeystore(f, "catalina-server.xml 9443 connector keystore", cfile, cpass, true))
 		}
 	} else {
 		for _, ks := range []string{"primary", "tls", "internal"} {
 			file := p.Value("keystore." + ks + ".file_name")
 			pass := p.Value("keystore." + ks + ".password")
 			if file.Set() || pass.Set() {
-				out = append(out, judgeKeystore("[keystore."+ks+"]", file, pass, true))
+				out = append(out, judgeKeystore(f, "[keystore."+ks+"]", file, pass, true))
 			}
 		}
 		file, pass := p.Value("truststore.file_name"), p.Value("truststore.password")
 		if file.Set() || pass.Set() {
-			out = append(out, judgeKeystore("[truststore]", file, pass, false))
+			out = append(out, judgeKeystore(f, "[truststore]", file, pass, false))
 		}
 	}
 	if len(out) == 0 {
@@ -1048,11 +1048,25 @@ func checkDefaultKeystores(f *Facts) []Result {
 
 // judgeKeystore fails the shipped keystore with its shipped password, and
 // any keystore whose password is still wso2carbon.
-func judgeKeystore(subject string, file, pass pack.Value, private bool) Result {
+func judgeKeystore(f *Facts, subject string, file, pass pack.Value, private bool) Result {
 	name := path.Base(strings.ReplaceAll(valueText(file), `\`, "/"))
 	pw := valueText(pass)
 	defaultFile := defaultKeystoreFiles[name]
+	// The content decides whether a keystore named like the shipped one
+	// holds the shipped key pair (CG-SEC-160 reports it): a readable file
+	// without it is the operator's own, whatever its name.
+	if k, ok := ksFor(f, subject); ok && k.Err == "" && defaultFile {
+		shipped := false
+		for _, c := range k.Entries {
+			shipped = shipped || (c.PrivateKey && c.WSO2 != "")
+		}
+		defaultFile = shipped || !private
+	}
 	switch {
+	case pass.Set() && !pass.Externalised && pw == "":
+		r := resultAt(Fail, pass, fmt.Sprintf("%s has an empty password", nonEmpty(name, "the keystore")))
+		r.Subject = subject
+		return r
 	case pass.Externalised && defaultFile && private:
 		r := resultAt(Unknown, file, fmt.Sprintf("the keystore is the shipped %s; its password is externalised", name))
 		r.Subject = subject
@@ -1078,6 +1092,18 @@ func judgeKeystore(subject string, file, pass pack.Value, private bool) Result {
 	r := resultAt(Pass, file, fmt.Sprintf("own keystore %s with a non-default password", nonEmpty(name, "(unnamed)")))
 	r.Subject = subject
 	return r
+}
+
+// ksFor finds the keystore facts of a configuration subject.
+func ksFor(f *Facts, subject string) (KeystoreFacts, bool) {
+	for _, k := range f.Keystores {
+		for _, s := range k.Subjects {
+			if s == subject {
+				return k, true
+			}
+		}
+	}
+	return KeystoreFacts{}, false
 }
 
 // ---------------------------------------------------------------- SEC-080

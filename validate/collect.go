@@ -104,6 +104,7 @@ func Collect(ctx context.Context, p *pack.Pack, others []*pack.Pack, o CollectOp
 		Now:             now,
 		PackFiles:       ReadPackTextFiles(p.Home),
 		Launcher:        launcherFacts(p, h, o.Gate),
+		Keystores:       collectKeystores(p),
 		DatasourceFiles: datasourceFiles(p),
 	}, nil
 }

@@ -25,6 +25,9 @@ type Facts struct {
 	Now time.Time
 	// PackFiles are the non-XML pack files checks read (PackTextFiles; path -> text).
 	PackFiles map[string]string
+	// Keystores are the configured keystores and truststore as read from
+	// disk with their configured passwords (certificates only; no secret).
+	Keystores []KeystoreFacts
 	// Launcher says whether carbonguard, rather than the stock script,
 	// starts this pack's server.
 	Launcher LauncherFacts

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 )
@@ -47,7 +48,7 @@ HOME, STATE AND CONFIG:
 		EnableBashCompletion: true,
 		HideHelpCommand:      true,
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "home", Usage: "the product home (default: $CARBON_HOME, else the current directory if it is a pack)"},
+			&cli.StringSliceFlag{Name: "home", Usage: "the product home (default: $CARBON_HOME, else the current directory if it is a pack); only check takes it more than once"},
 			&cli.StringFlag{Name: "state", Usage: "carbonguard's state directory for this pack (default: see HOME, STATE AND CONFIG)"},
 			&cli.StringFlag{Name: "config", Usage: "carbonguard.toml (default: see HOME, STATE AND CONFIG)"},
 			&cli.StringFlag{Name: "log-format", Usage: "console or json (default: console on a terminal, else json)"},
@@ -136,6 +137,14 @@ func (e *env) checkGlobals(c *cli.Context) error {
 	g := globalsOf(c)
 	if _, err := e.logger(g); err != nil {
 		return err
+	}
+	// --home a --home b names several packs; only check judges several at
+	// once. Any other command would act on one of them only: refuse.
+	if len(g.homes) > 1 {
+		if cmd := c.Args().First(); cmd != "check" && cmd != "" && cmd != "help" {
+			return usagef("--home is given %d times (%s), but %s acts on one pack; name one home (only check takes several: carbonguard --home a --home b check)",
+				len(g.homes), strings.Join(g.homes, ", "), cmd)
+		}
 	}
 	if g.config != "" || e.getenv("CARBONGUARD_CONFIG") != "" {
 		if _, err := e.loadConfig(g, ""); err != nil {

@@ -69,8 +69,8 @@ Acceptances naming an unknown check are errors (exit 2); expired and unused ones
 			if err != nil {
 				return err
 			}
-			// carbonguard.toml is looked for beside the first home; each
-			// home's state directory is resolved in runCheck.
+			// The session carries the first home's carbonguard.toml; runCheck
+			// loads each other home's own, and resolves each state directory.
 			s, err := e.openSession(c, o.homes[0], needs{config: true, pack: packConfig})
 			if err != nil {
 				return err
@@ -115,18 +115,6 @@ func newCheckOptions(c *cli.Context, e *env) (checkOptions, error) {
 }
 
 func runCheck(ctx context.Context, s *session, o checkOptions) error {
-	policy, err := checkPolicy(s.cfg, o.failOn, o.noAccept)
-	if err != nil {
-		return err
-	}
-	policy.ToolVersion = version
-	policy.Logger = s.log
-	start, err := startFacts(s.cfg, s.getenv)
-	if err != nil {
-		return err
-	}
-	start.UserArgs = o.userArgs
-
 	var probe validate.HostProbe
 	if o.hostFacts != "" {
 		sp, err := readHostFacts(o.hostFacts)
@@ -136,35 +124,82 @@ func runCheck(ctx context.Context, s *session, o checkOptions) error {
 		probe = sp
 	}
 
-	packs := make([]*pack.Pack, 0, len(o.homes))
-	snaps := make([]validate.SnapshotFacts, 0, len(o.homes))
-	for _, home := range o.homes {
-		p, err := s.readPack(home, o.props)
+	// Each home is judged with its own carbonguard.toml (the session's is
+	// the first home's): its [start] (the launch the checks judge, -Dprofile
+	// included) and its [check] policy.
+	type home struct {
+		cfg    *fileConfig
+		start  validate.StartFacts
+		policy validate.Options
+		pack   *pack.Pack
+		snap   validate.SnapshotFacts
+	}
+	homes := make([]home, len(o.homes))
+	packs := make([]*pack.Pack, len(o.homes))
+	for i, dir := range o.homes {
+		h := &homes[i]
+		h.cfg = s.cfg
+		if i > 0 {
+			cfg, err := s.loadConfig(s.g, dir)
+			if err != nil {
+				return err
+			}
+			h.cfg = cfg
+		}
+		policy, err := checkPolicy(h.cfg, o.failOn, o.noAccept)
 		if err != nil {
 			return err
 		}
-		packs = append(packs, p)
-		sf := validate.SnapshotFacts{RPO: s.cfg.Check.RPO.Duration}
+		policy.ToolVersion = version
+		policy.Logger = s.log
+		h.policy = policy
+		if h.start, err = startFacts(h.cfg, s.getenv); err != nil {
+			return err
+		}
+		h.start.UserArgs = o.userArgs
+		// The pack sees the properties the JVM will get as script
+		// arguments: carbonguard's start properties ([start] profile
+		// becomes -Dprofile), then the operator's -D, which win.
+		props := pack.ScriptArgProps(h.start.ScriptArgs)
+		for k, v := range o.props {
+			props[k] = v
+		}
+		if h.pack, err = s.readPack(dir, props); err != nil {
+			return err
+		}
+		packs[i] = h.pack
+		h.snap = validate.SnapshotFacts{RPO: h.cfg.Check.RPO.Duration}
 		if len(o.homes) == 1 || s.g.state == "" {
-			if dir, err := s.stateDirFor(home); err == nil {
-				sf = snapshotFacts(filepath.Join(dir, "snapshots"), sf.RPO, s.log)
+			if sd, err := s.stateDirFor(dir); err == nil {
+				h.snap = snapshotFacts(filepath.Join(sd, "snapshots"), h.snap.RPO, s.log)
 			} else {
-				sf.ReadError = err.Error()
+				h.snap.ReadError = err.Error()
 			}
 		} else {
-			sf.ReadError = "--state names one pack's state directory; the snapshot store of " + home + " was not read"
+			h.snap.ReadError = "--state names one pack's state directory; the snapshot store of " + dir + " was not read"
 		}
-		snaps = append(snaps, sf)
 	}
-	facts, err := validate.CollectAll(ctx, packs, snaps, validate.CollectOptions{Probe: probe, Start: start, Logger: s.log})
-	if err != nil {
-		return err
+	var reports []*validate.Report
+	for i, h := range homes {
+		others := make([]*pack.Pack, 0, len(packs)-1)
+		for j, q := range packs {
+			if j != i {
+				others = append(others, q)
+			}
+		}
+		f, err := validate.Collect(ctx, h.pack, others, validate.CollectOptions{Probe: probe, Start: h.start, Snapshots: h.snap, Logger: s.log})
+		if err != nil {
+			return err
+		}
+		r, err := validate.Run([]*validate.Facts{f}, h.policy)
+		if err != nil {
+			return err
+		}
+		reports = append(reports, r)
 	}
-	report, err := validate.Run(facts, policy)
-	if err != nil {
-		return err
-	}
+	report := validate.MergeReports(reports...)
 	var out bytes.Buffer
+	var err error
 	switch o.format {
 	case "json":
 		err = report.WriteJSON(&out)

@@ -112,7 +112,7 @@ func writePackText(w io.Writer, p *pack.Pack) error {
 		{"version", orDash(p.Version)},
 		{"distribution", orDash(p.Distribution)},
 		{"role", orDash(p.Role)},
-		{"node", orDash(p.Node)},
+		{"node", nodeText(p)},
 		{"layout", string(p.Layout)},
 		{"update level", level},
 		{"update tool", orDash(p.UpdateTool)},
@@ -154,4 +154,23 @@ func writePackText(w io.Writer, p *pack.Pack) error {
 		}
 	}
 	return nil
+}
+
+// nodeText is the node's role and the source that decided it, or why it is
+// unknown.
+func nodeText(p *pack.Pack) string {
+	switch {
+	case p.Node == "":
+		return "-"
+	case p.Node == pack.NodeUnknown:
+		return "unknown: " + p.NodeConflict
+	case p.NodeSource != "":
+		for _, e := range p.NodeEvidence {
+			if e.Source == p.NodeSource {
+				return fmt.Sprintf("%s (decided by %s: %s)", p.Node, p.NodeSource, e.Detail)
+			}
+		}
+		return fmt.Sprintf("%s (decided by %s)", p.Node, p.NodeSource)
+	}
+	return p.Node
 }

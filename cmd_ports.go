@@ -75,7 +75,11 @@ func runPorts(_ context.Context, s *session, o portsOptions) error {
 		Product string      `json:"product"`
 		Version string      `json:"version,omitempty"`
 		Offset  int         `json:"offset"`
+		Node    string      `json:"node,omitempty"`
+		Source  string      `json:"node_source,omitempty"`
 		Ports   []pack.Port `json:"ports"`
+		// Closed are the product's listeners this node's role does not open.
+		Closed []pack.ClosedPort `json:"closed_ports,omitempty"`
 	}
 	var all []packPorts
 	for _, home := range o.homes {
@@ -83,7 +87,7 @@ func runPorts(_ context.Context, s *session, o portsOptions) error {
 		if err != nil {
 			return err
 		}
-		pp := packPorts{Home: p.Home, Product: string(p.Product), Version: p.Version, Ports: []pack.Port{}}
+		pp := packPorts{Home: p.Home, Product: string(p.Product), Version: p.Version, Node: p.Node, Source: p.NodeSource, Ports: []pack.Port{}, Closed: p.Closed}
 		if n, ok := p.Offset.Int(); ok {
 			pp.Offset = n
 		}
@@ -108,6 +112,12 @@ func runPorts(_ context.Context, s *session, o portsOptions) error {
 		if err := writePortsText(s.stdout, pp.Home, pp.Offset, pp.Ports); err != nil {
 			return err
 		}
+		if pp.Node != "" {
+			fmt.Fprintf(s.stdout, "node: %s (decided by %s)\n", pp.Node, orDash(pp.Source))
+		}
+		for _, c := range pp.Closed {
+			fmt.Fprintf(s.stdout, "not opened: %d %s: %s\n", c.Port, c.Name, c.Why)
+		}
 	}
 	return nil
 }
@@ -124,6 +134,9 @@ func writePortsText(w io.Writer, home string, offset int, ports []pack.Port) err
 		name := pt.Name
 		if !pt.Enabled {
 			name += " (off)"
+		}
+		if pt.Unsure != "" {
+			name += " (?)" // the node's role may not open it
 		}
 		fmt.Fprintf(tw, "%d\t%s\t%d+%d\t%s\t%s\n", pt.Port, tls, pt.Base, pt.Offset, name, pt.Service)
 	}

@@ -41,11 +41,16 @@ func dProps(kvs []string) ([]string, map[string]string, error) {
 	return args, props, nil
 }
 
-// homesOf is the command's --home list (check, ports), else the global home.
+// homesOf is the command's --home list (check, ports), else the global
+// --home list, else the global home.
 func (e *env) homesOf(c *cli.Context) ([]string, error) {
 	var homes []string
 	seen := map[string]bool{}
-	for _, h := range c.StringSlice("home") {
+	list := c.StringSlice("home")
+	if len(list) == 0 {
+		list = globalsOf(c).homes
+	}
+	for _, h := range list {
 		abs, err := filepath.Abs(h)
 		if err != nil {
 			return nil, usagef("--home %s: %v", h, err)

@@ -60,6 +60,9 @@ const (
 // (check and ports have a --home of their own, which shadows the global one
 // in the command's context).
 type globals struct {
+	// homes are the global --home values in order; home is the only one
+	// (checkGlobals refuses several outside check, which reads homes).
+	homes               []string
 	home, state, config string
 	logFormat, logLevel string
 	quiet               bool
@@ -74,8 +77,13 @@ func globalsOf(c *cli.Context) globals {
 			root = l
 		}
 	}
+	homes := root.StringSlice("home")
+	home := ""
+	if len(homes) > 0 {
+		home = homes[len(homes)-1]
+	}
 	return globals{
-		home: root.String("home"), state: root.String("state"), config: root.String("config"),
+		homes: homes, home: home, state: root.String("state"), config: root.String("config"),
 		logFormat: root.String("log-format"), logLevel: root.String("log-level"), quiet: root.Bool("quiet"),
 	}
 }

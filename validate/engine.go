@@ -403,3 +403,55 @@ func (r *Report) SeveritySummary() string {
 	}
 	return strings.Join(parts, ", ")
 }
+
+// MergeReports joins the reports of several packs that were each run with
+// their own policy (check with several homes, each with its own
+// carbonguard.toml): findings keep the blocking their own pack's policy
+// gave them. FailOn is the first report's; the text report names each
+// pack's findings under its pack.
+func MergeReports(rs ...*Report) *Report {
+	if len(rs) == 0 {
+		return nil
+	}
+	if len(rs) == 1 {
+		return rs[0]
+	}
+	out := *rs[0]
+	out.Packs = nil
+	out.Findings = []Finding{}
+	out.Facts = nil
+	out.Warnings = nil
+	out.Tally = Tally{BySeverity: map[Severity]int{}}
+	for _, r := range rs {
+		if r.GeneratedAt.After(out.GeneratedAt) {
+			out.GeneratedAt = r.GeneratedAt
+		}
+		out.Packs = append(out.Packs, r.Packs...)
+		out.Findings = append(out.Findings, r.Findings...)
+		out.Facts = append(out.Facts, r.Facts...)
+		for _, w := range r.Warnings {
+			out.Warnings = append(out.Warnings, r.packLabel()+w)
+		}
+		t := r.Tally
+		out.Tally.Pass += t.Pass
+		out.Tally.Fail += t.Fail
+		out.Tally.Accepted += t.Accepted
+		out.Tally.Unknown += t.Unknown
+		out.Tally.Skipped += t.Skipped
+		out.Tally.NotApplicable += t.NotApplicable
+		out.Tally.Blocking += t.Blocking
+		for s, n := range t.BySeverity {
+			out.Tally.BySeverity[s] += n
+		}
+		out.Blocking = out.Blocking || r.Blocking
+		out.NoAccept = out.NoAccept && r.NoAccept
+	}
+	return &out
+}
+
+func (r *Report) packLabel() string {
+	if len(r.Packs) == 0 {
+		return ""
+	}
+	return r.Packs[0].Home + ": "
+}

@@ -21,7 +21,8 @@
 # The exit status is carbonguard's: 0 up, 1 refused by the check gate,
 # 10 boot failed, 11 boot unknown, 32 rolled back after a failed first boot
 # after an update, 33 needs attention; run passes the server's own status
-# through. When install.sh made the pack a systemd unit and systemd runs,
+# through. status follows the LSB init-script convention instead: 0 running,
+# 3 not running, 4 unknown (carbonguard could not tell; its error is shown). When install.sh made the pack a systemd unit and systemd runs,
 # start, stop and restart go through systemctl so that the service manager
 # keeps owning the server.
 set -euo pipefail
@@ -119,7 +120,15 @@ case $cmd in
     exec "${as_user[@]}" "$CARBONGUARD_BIN" "${global[@]}" run "${flags[@]}"
     ;;
   status)
-    exec "${as_user[@]}" "$CARBONGUARD_BIN" "${global[@]}" status "${flags[@]}"
+    # LSB init-script status codes, which service managers and monitoring read:
+    # 0 running, 3 not running (carbonguard's 5), 4 unknown (anything else).
+    rc=0
+    "${as_user[@]}" "$CARBONGUARD_BIN" "${global[@]}" status "${flags[@]}" || rc=$?
+    case $rc in
+      0) exit 0 ;;
+      5) exit 3 ;;
+      *) exit 4 ;;
+    esac
     ;;
   version)
     for f in "$CARBON_HOME/bin/version.txt" "$CARBON_HOME/bin/wso2carbon-version.txt"; do

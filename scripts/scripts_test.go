@@ -98,7 +98,7 @@ func TestInstall(t *testing.T) {
 		"scripts/test-install.sh")
 	t.Log(out)
 	require.NoError(t, err, "scripts/test-install.sh failed")
-	assert.Contains(t, out, "test-install: all 13 passed")
+	assert.Contains(t, out, "test-install: all 15 passed")
 }
 
 // TestDemo runs the README's first command, scripts/demo.sh, to its end:

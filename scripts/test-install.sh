@@ -91,10 +91,11 @@ unit=$R/etc/systemd/system/carbonguard-apim-4.2.service
 # scripts/systemd/carbonguard.service is install.sh --print-unit for a pack at
 # /opt/wso2am-4.2.0 run by wso2carbon; UPDATE_EXAMPLE=1 rewrites it.
 example_hash=$(printf '%s' /opt/wso2am-4.2.0 | sha256sum | cut -c1-12)
-"${install[@]}" --unit carbonguard-wso2am-4.2.0.service --print-unit |
-  sed -e "s|$H|/opt/wso2am-4.2.0|g" -e "s|$S|/var/lib/carbonguard/wso2am-4.2.0-$example_hash|g" \
+# The server's user is an unprivileged one there (nobody stands in for wso2carbon).
+"${install[@]}" --user nobody --unit carbonguard-wso2am-4.2.0.service --print-unit |
+  sed -e "s|$H|/opt/wso2am-4.2.0|g" -e "s|$(dirname -- "$H")|/opt|g" -e "s|$S|/var/lib/carbonguard/wso2am-4.2.0-$example_hash|g" \
     -e "s|$PACK_JAVA_HOME|/usr/lib/jvm/temurin-17-jdk|g" -e "s|$R/usr/|/usr/local/|g" \
-    -e "s|^User=$U\$|User=wso2carbon|" -e "s|^Group=.*|Group=wso2carbon|" > "$T/example.service"
+    -e "s|^User=nobody\$|User=wso2carbon|" -e "s|^Group=.*|Group=wso2carbon|" > "$T/example.service"
 if [ "${UPDATE_EXAMPLE:-}" = 1 ]; then
   mkdir -p "$repo/scripts/systemd"
   cp "$T/example.service" "$repo/scripts/systemd/carbonguard.service"
@@ -131,6 +132,42 @@ contains "$unit" "KillMode=mixed"
 contains "$unit" "TimeoutStartSec=1640" # 2 x (600 + 10) + 120 + 300: the built-in timeouts
 contains "$unit" "TimeoutStopSec=150"
 ok "the unit is Type=notify, runs carbonguard run as $U, timeouts from carbonguard's"
+
+contains "$unit" "LimitNOFILE=65535"
+contains "$unit" "UMask=0027"
+contains "$unit" "NoNewPrivileges=yes"
+contains "$unit" "PrivateTmp=yes"
+contains "$unit" "ProtectSystem=full"
+contains "$unit" "ReadWritePaths=$(dirname -- "$H") $S" # the pack's parent: a rollback renames the pack
+contains "$unit" "ProtectHome=yes"
+lacks "$unit" "MemoryDenyWriteExecute=" # the JIT compiler needs writable executable memory
+# Part of the installation below /home: ProtectHome=tmpfs with just those paths.
+"${install[@]}" --java-home /home/carbonguard-test/jdk --print-unit > "$T/home.service" 2> /dev/null
+contains "$T/home.service" "ProtectHome=tmpfs"
+contains "$T/home.service" "BindReadOnlyPaths=/home/carbonguard-test/jdk"
+lacks "$T/home.service" "ProtectHome=yes"
+ok "the unit sets LimitNOFILE and a sandbox: the pack's parent and the state writable, home hidden"
+
+# systemd-analyze: the unit install.sh wrote must verify cleanly, and its
+# exposure must stay at or below 5.0 (--threshold is in tenths). It works
+# offline, without systemd running as PID 1.
+if command -v systemd-analyze > /dev/null; then
+  systemd-analyze verify "$unit" > "$T/verify" 2>&1 || { cat "$T/verify" >&2; fail "systemd-analyze verify $unit failed"; }
+  [ ! -s "$T/verify" ] || { cat "$T/verify" >&2; fail "systemd-analyze verify $unit has warnings"; }
+  for u in "$unit" "$repo/scripts/systemd/carbonguard.service" "$T/home.service"; do
+    systemd-analyze security --offline=yes --threshold=50 "$u" > "$T/security" 2>&1 ||
+      { cat "$T/security" >&2; fail "systemd-analyze security: $u is above an exposure of 5.0"; }
+    exposure=$(sed -n 's/^→ Overall exposure level for .*: \([0-9.]*\) .*/\1/p' "$T/security")
+    [ -n "$exposure" ] || { cat "$T/security" >&2; fail "no exposure level in systemd-analyze security's output"; }
+    echo "systemd-analyze security --offline=yes $(basename -- "$u"): exposure $exposure"
+  done
+  ok "systemd-analyze verify is clean; security --offline=yes rates the units at or below 5.0"
+elif [ -n "${CI:-}" ]; then
+  fail "systemd-analyze is missing (Debian: apt-get install systemd); CI must rate the unit"
+else
+  echo "skip: systemd-analyze is not installed (Debian: apt-get install systemd)"
+  pass=$((pass + 1))
+fi
 
 for s in carbonguard-server.sh carbonguard-update.sh; do
   [ -x "$H/bin/$s" ] || fail "$H/bin/$s is not executable"
@@ -263,8 +300,10 @@ expect 0 "$CG" --home "$H" --state "$S" status
 expect 0 "$H/bin/carbonguard-server.sh" stop
 contains "$T/systemctl.log" "systemctl stop -- carbonguard-apim-4.2.service"
 expect 5 "$CG" --home "$H" --state "$S" status
+expect 3 "$H/bin/carbonguard-server.sh" status # LSB: 3 = not running
+expect 4 "$H/bin/carbonguard-server.sh" status --no-such-flag # LSB: 4 = unknown
 unset CARBONGUARD_UNIT
-ok "under systemd (stand-in): update stops the unit, its first boot fails, exit 32, level 13 restored and running; stop via systemctl"
+ok "under systemd (stand-in): update stops the unit, its first boot fails, exit 32, level 13 restored and running; stop via systemctl; status is LSB's 3"
 
 expect 0 "${install[@]}" --uninstall
 contains "$T/out" "kept $S: carbonguard's state (snapshots, journal) is never deleted"

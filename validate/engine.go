@@ -3,6 +3,7 @@ package validate
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"runtime/debug"
 	"sort"
 	"strings"
@@ -71,6 +72,9 @@ type Report struct {
 	Facts    []FactsView `json:"facts"`
 
 	checks []Check
+	// mainConfig is each home's main configuration file, relative to the
+	// home: deployment.toml, or carbon.xml for the legacy layout.
+	mainConfig map[string]string
 }
 
 // PackSummary identifies a pack in the report.
@@ -151,8 +155,10 @@ func Run(facts []*Facts, o Options) (*Report, error) {
 	usable := usableAcceptances(o.Accept, now, o.NoAccept, &r.Warnings)
 	used := make([]bool, len(o.Accept))
 
+	r.mainConfig = map[string]string{}
 	for _, f := range facts {
 		r.Packs = append(r.Packs, summarise(f.Pack))
+		r.mainConfig[f.Pack.Home] = mainConfigOf(f.Pack)
 		r.Facts = append(r.Facts, viewFacts(f))
 		for _, c := range pol.checks {
 			sev, overridden := c.Severity, false
@@ -298,6 +304,17 @@ func compile(o Options) (*policy, error) {
 		}
 	}
 	return pol, nil
+}
+
+// mainConfigOf is the pack's main configuration file relative to its home.
+func mainConfigOf(p *pack.Pack) string {
+	if p.ConfigFile != "" {
+		if rel, err := filepath.Rel(p.Home, p.ConfigFile); err == nil && !strings.HasPrefix(rel, "..") {
+			return filepath.ToSlash(rel)
+		}
+		return p.ConfigFile
+	}
+	return "repository/conf/carbon.xml" // Carbon 4.4: the server's own settings
 }
 
 func summarise(p *pack.Pack) PackSummary {

@@ -76,7 +76,7 @@ func goldenReport(t testing.TB, name string, start StartFacts, profile, jdk stri
 	}
 	f, err := Collect(context.Background(), p, nil, CollectOptions{Probe: StaticProbe{Host: h}, Start: start, Now: fixedNow, Gate: gate})
 	require.NoError(t, err)
-	r, err := Run([]*Facts{f}, Options{})
+	r, err := Run([]*Facts{f}, Options{ToolVersion: "1.0.0-golden"})
 	require.NoError(t, err)
 	return r, home
 }

@@ -1,6 +1,8 @@
 package validate
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -8,6 +10,17 @@ import (
 	"path/filepath"
 	"strings"
 )
+
+// DocURL is where docs/checks.md is published; SARIF rules link to their
+// anchors there (helpUri must be an absolute URI for code scanning).
+const DocURL = "https://github.com/carbonguard/carbonguard/blob/main/docs/checks.md"
+
+// sarifSchema is the OASIS schema of SARIF 2.1.0 (errata 01).
+const sarifSchema = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+
+// fingerprintKey names carbonguard's entry in partialFingerprints; the
+// version changes when what goes into the hash does.
+const fingerprintKey = "carbonguardFinding/v1"
 
 // SARIF 2.1.0 (OASIS), the subset carbonguard writes.
 type sarifLog struct {
@@ -76,14 +89,33 @@ type sarifSuppression struct {
 }
 
 type sarifResult struct {
-	RuleID       string             `json:"ruleId"`
-	RuleIndex    int                `json:"ruleIndex"`
-	Kind         string             `json:"kind"`
-	Level        string             `json:"level"`
-	Message      sarifText          `json:"message"`
-	Locations    []sarifLocation    `json:"locations,omitempty"`
-	Suppressions []sarifSuppression `json:"suppressions,omitempty"`
-	Properties   map[string]any     `json:"properties,omitempty"`
+	RuleID              string             `json:"ruleId"`
+	RuleIndex           int                `json:"ruleIndex"`
+	Kind                string             `json:"kind"`
+	Level               string             `json:"level"`
+	Message             sarifText          `json:"message"`
+	Locations           []sarifLocation    `json:"locations"`
+	PartialFingerprints map[string]string  `json:"partialFingerprints"`
+	Suppressions        []sarifSuppression `json:"suppressions,omitempty"`
+	Properties          map[string]any     `json:"properties"`
+}
+
+// securitySeverity is the CVSS-like score GitHub code scanning reads from
+// properties["security-severity"]: over 9.0 critical, 7.0-8.9 high,
+// 4.0-6.9 medium, 3.9 or less low.
+func securitySeverity(s Severity) string {
+	switch s {
+	case Critical:
+		return "9.5"
+	case High:
+		return "8.0"
+	case Medium:
+		return "5.5"
+	case Low:
+		return "3.0"
+	default:
+		return "0.0"
+	}
 }
 
 // sarifLevel maps a severity to a SARIF level.
@@ -102,13 +134,25 @@ func sarifLevel(s Severity) string {
 // rule per registered check and locations relative to each pack's home
 // (uriBaseId PACK0, PACK1, ...). Accepted findings carry an external
 // suppression with the reason.
+//
+// What GitHub code scanning needs is always there: every result has a
+// location (the file and line the finding cites, else the pack's main
+// configuration file: deployment.toml, or carbon.xml for Carbon 4.4, for
+// findings about the host or about defaults), partialFingerprints that stay
+// the same from run to run while the finding does (check, pack, file,
+// subject and key; not the line or the message), and the security-severity
+// score; rule helpUris are absolute (docBase, default DocURL).
 func (r *Report) WriteSARIF(w io.Writer, docBase string) error {
 	if docBase == "" {
-		docBase = "docs/checks.md"
+		docBase = DocURL
+	}
+	version := r.ToolVersion
+	if version == "" {
+		version = "unknown"
 	}
 	run := sarifRun{
 		Tool: sarifTool{Driver: sarifDriver{
-			Name: "carbonguard", Version: r.ToolVersion,
+			Name: "carbonguard", Version: version,
 			InformationURI: "https://github.com/carbonguard/carbonguard",
 			Rules:          []sarifRule{},
 		}},
@@ -118,6 +162,10 @@ func (r *Report) WriteSARIF(w io.Writer, docBase string) error {
 	index := map[string]int{}
 	for i, c := range r.checks {
 		index[c.ID] = i
+		tags := []string{c.Category}
+		if c.Category != "security" {
+			tags = append(tags, "security")
+		}
 		run.Tool.Driver.Rules = append(run.Tool.Driver.Rules, sarifRule{
 			ID:                   c.ID,
 			Name:                 ruleName(c.Title),
@@ -126,7 +174,10 @@ func (r *Report) WriteSARIF(w io.Writer, docBase string) error {
 			Help:                 sarifText{c.Remediation},
 			HelpURI:              docBase + "#" + c.Doc,
 			DefaultConfiguration: sarifRuleConfig{Level: sarifLevel(c.Severity)},
-			Properties:           map[string]any{"category": c.Category, "severity": c.Severity.String(), "tags": []string{c.Category}},
+			Properties: map[string]any{
+				"category": c.Category, "severity": c.Severity.String(), "tags": tags,
+				"security-severity": securitySeverity(c.Severity),
+			},
 		})
 	}
 	base := map[string]string{}
@@ -150,13 +201,21 @@ func (r *Report) WriteSARIF(w io.Writer, docBase string) error {
 			msg += " (unknown: " + fd.Reason + ")"
 		}
 		res.Message = sarifText{msg}
-		if fd.Pos.File != "" {
-			loc := sarifLocation{PhysicalLocation: sarifPhysical{ArtifactLocation: sarifArtifactLoc{URI: fd.Pos.File, URIBaseID: base[fd.Home]}}}
-			if fd.Pos.Line > 0 {
-				loc.PhysicalLocation.Region = &sarifRegion{StartLine: fd.Pos.Line}
-			}
-			res.Locations = []sarifLocation{loc}
+		file, line := fd.Pos.File, fd.Pos.Line
+		if file == "" {
+			// A finding about the host or a default names no file: it
+			// belongs to the pack as a whole, which its main
+			// configuration file stands for.
+			file, line = r.mainConfig[fd.Home], 0
 		}
+		if line <= 0 {
+			line = 1 // the file as a whole; code scanning wants a region
+		}
+		res.Locations = []sarifLocation{{PhysicalLocation: sarifPhysical{
+			ArtifactLocation: sarifArtifact(file, base[fd.Home]),
+			Region:           &sarifRegion{StartLine: line},
+		}}}
+		res.PartialFingerprints = map[string]string{fingerprintKey: fingerprint(fd, file)}
 		if fd.Accepted != nil {
 			just := fd.Accepted.Reason
 			if fd.Accepted.Expires != "" {
@@ -164,7 +223,10 @@ func (r *Report) WriteSARIF(w io.Writer, docBase string) error {
 			}
 			res.Suppressions = []sarifSuppression{{Kind: "external", Justification: just}}
 		}
-		props := map[string]any{"severity": fd.Severity.String(), "status": string(fd.Status), "home": fd.Home}
+		props := map[string]any{
+			"severity": fd.Severity.String(), "security-severity": securitySeverity(fd.Severity),
+			"status": string(fd.Status), "home": fd.Home,
+		}
 		for k, v := range map[string]string{"subject": fd.Subject, "key": fd.Key, "value": fd.Value, "source": string(fd.Source)} {
 			if v != "" {
 				props[k] = v
@@ -179,19 +241,50 @@ func (r *Report) WriteSARIF(w io.Writer, docBase string) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(sarifLog{
-		Schema:  "https://json.schemastore.org/sarif-2.1.0.json",
+		Schema:  sarifSchema,
 		Version: "2.1.0",
 		Runs:    []sarifRun{run},
 	})
 }
 
-// ruleName turns a title into the PascalCase name SARIF viewers show.
+// sarifArtifact locates file: relative to the pack's base URI, or, for a
+// path outside the pack, as an absolute file URI.
+func sarifArtifact(file, baseID string) sarifArtifactLoc {
+	if filepath.IsAbs(file) {
+		u := url.URL{Scheme: "file", Path: filepath.ToSlash(file)}
+		return sarifArtifactLoc{URI: u.String()}
+	}
+	u := url.URL{Path: filepath.ToSlash(file)}
+	return sarifArtifactLoc{URI: u.EscapedPath(), URIBaseID: baseID}
+}
+
+// fingerprint identifies a finding across runs: the check, the pack (by its
+// directory's name, so that a pack checked out elsewhere keeps its alerts),
+// the file, the subject and the key. Lines move and messages carry values,
+// so neither is part of it.
+func fingerprint(fd Finding, file string) string {
+	h := sha256.New()
+	for _, part := range []string{fd.CheckID, filepath.Base(fd.Home), filepath.ToSlash(file), fd.Subject, fd.Key} {
+		h.Write([]byte(part))
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil))[:32]
+}
+
+// ruleName turns a title into the PascalCase name SARIF viewers show:
+// each word capitalised and the rest lower case ("Plain HTTP listeners are
+// open" -> PlainHttpListenersAreOpen), articles and a possessive's "s" left
+// out, as the SARIF validator's friendly-name rule (SARIF2012) wants.
 func ruleName(title string) string {
 	var b strings.Builder
 	for _, w := range strings.FieldsFunc(title, func(r rune) bool {
 		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9')
 	}) {
-		b.WriteString(strings.ToUpper(w[:1]) + w[1:])
+		switch strings.ToLower(w) {
+		case "a", "an", "the", "s":
+			continue
+		}
+		b.WriteString(strings.ToUpper(w[:1]) + strings.ToLower(w[1:]))
 	}
 	return b.String()
 }

@@ -47,16 +47,18 @@ while read -r p; do
 done < "$T/contents" > "$T/existing"
 for want in /usr/bin/carbonguard /usr/share/man/man1/carbonguard.1.gz /usr/share/man/man1/carbonguard-snapshot-create.1.gz \
   /usr/share/bash-completion/completions/carbonguard /usr/share/zsh/vendor-completions/_carbonguard \
-  /etc/carbonguard/carbonguard.toml /usr/share/doc/carbonguard/examples/carbonguard.service /usr/share/doc/carbonguard/copyright; do
+  /etc/carbonguard/carbonguard.toml /usr/share/doc/carbonguard/examples/carbonguard.service /usr/share/doc/carbonguard/copyright \
+  /usr/share/carbonguard/install.sh /usr/share/carbonguard/carbonguard-server.sh /usr/share/carbonguard/carbonguard-update.sh; do
   grep -qxF "$want" "$T/contents" || fail "the package lacks $want"
 done
-ok "the package holds the binary, man pages, bash and zsh completion, the example unit and /etc/carbonguard/carbonguard.toml"
+ok "the package holds the binary, man pages, bash and zsh completion, the example unit, install.sh and /etc/carbonguard/carbonguard.toml"
 
 dpkg -i "$deb" > "$T/dpkg.log" 2>&1 || { cat "$T/dpkg.log" >&2; fail "dpkg -i failed"; }
 [ "$(carbonguard version)" = "carbonguard $version" ] || fail "carbonguard version printed \"$(carbonguard version)\""
 [ "$(command -v carbonguard)" = /usr/bin/carbonguard ] || fail "carbonguard on PATH is $(command -v carbonguard), not /usr/bin/carbonguard"
 carbonguard --config /etc/carbonguard/carbonguard.toml version > /dev/null || fail "the packaged carbonguard.toml does not load"
-ok "dpkg -i; carbonguard version prints $version; the packaged carbonguard.toml loads"
+/usr/share/carbonguard/install.sh --help > /dev/null || fail "/usr/share/carbonguard/install.sh --help failed"
+ok "dpkg -i; carbonguard version prints $version; the packaged carbonguard.toml loads; install.sh runs"
 
 MANPAGER=cat MANWIDTH=80 man carbonguard > "$T/man.txt" 2> "$T/man.err" || { cat "$T/man.err" >&2; fail "man carbonguard failed"; }
 grep -q "carbonguard - safe updates and starts for WSO2 Carbon products" "$T/man.txt" || { cat "$T/man.txt" >&2; fail "man carbonguard: no NAME line"; }

@@ -94,7 +94,29 @@ func init() {
 		fixture{ID: "CG-HOST-040", Name: "4-GiB", Want: Pass},
 		fixture{ID: "CG-HOST-040", Name: "no-swap", Want: Fail, Host: func(h *Host) { h.SwapTotalBytes = 0 }},
 		fixture{ID: "CG-HOST-050", Name: "65536", Want: Pass},
-		fixture{ID: "CG-HOST-050", Name: "1024", Want: Fail, Host: func(h *Host) { h.OpenFilesSoft, h.OpenFilesHard = 1024, 4096 }},
+		fixture{ID: "CG-HOST-050", Name: "1024", Want: Fail, Host: func(h *Host) { h.OpenFilesSoft, h.OpenFilesHard = 1024, 1024 }},
+		fixture{ID: "CG-HOST-050", Name: "hotspot-raises-soft-to-hard", Want: Pass, Host: func(h *Host) { h.OpenFilesSoft, h.OpenFilesHard = 1024, 65536 }},
+		fixture{ID: "CG-HOST-050", Name: "ibm-j9-keeps-soft", Want: Fail, Host: func(h *Host) {
+			h.OpenFilesSoft, h.OpenFilesHard = 1024, 65536
+			h.Java.Vendor = "IBM"
+		}},
+		fixture{ID: "CG-HOST-050", Name: "maxfdlimit-off", Want: Fail, Host: func(h *Host) { h.OpenFilesSoft, h.OpenFilesHard = 1024, 65536 },
+			Facts: func(t *testing.T, f *Facts) { f.Start.JavaOpts = "-Xss1m -XX:-MaxFDLimit" }},
+		fixture{ID: "CG-HOST-050", Name: "unit-limit-wins-over-shell", Want: Fail, Host: func(h *Host) {
+			h.ServiceUnit = &ServiceUnit{Name: "carbonguard-wso2am.service", NoFileSoft: 1024, NoFileHard: 1024,
+				NoFileFrom: "LimitNOFILE= in /etc/systemd/system/carbonguard-wso2am.service:40"}
+		}},
+		fixture{ID: "CG-HOST-050", Name: "unit-65535-over-low-shell", Want: Pass, Host: func(h *Host) {
+			h.OpenFilesSoft, h.OpenFilesHard = 1024, 1024
+			h.ServiceUnit = &ServiceUnit{Name: "carbonguard-wso2am.service", NoFileSoft: 65535, NoFileHard: 65535}
+		}},
+		fixture{ID: "CG-HOST-050", Name: "in-the-service-its-own-limits", Want: Pass, Host: func(h *Host) {
+			h.InService = true
+			h.ServiceUnit = &ServiceUnit{Name: "carbonguard-wso2am.service", NoFileSoft: 1024, NoFileHard: 1024}
+		}},
+		fixture{ID: "CG-HOST-050", Name: "unit-unreadable", Want: Unknown, Host: func(h *Host) {
+			h.Errors = map[string]string{"ServiceUnit": "carbonguard-wso2am.service:40: LimitNOFILE=lots: invalid syntax"}
+		}},
 
 		// HOST-060
 		fixture{ID: "CG-HOST-060", Name: "jdk-17", Want: Pass},

@@ -92,15 +92,24 @@ type Host struct {
 	SwapTotalBytes uint64
 	// DiskFreeBytes is free space on the file system holding the pack.
 	DiskFreeBytes uint64
+	// OpenFilesSoft and OpenFilesHard are RLIMIT_NOFILE as a process that
+	// carbonguard starts gets it (the server, when carbonguard starts it).
 	OpenFilesSoft uint64
 	OpenFilesHard uint64
-	OS            OSRelease
-	UID           int // of the carbonguard process
-	User          string
-	Env           map[string]string // JAVA_HOME, JAVA_OPTS, http_proxy, https_proxy, ...
-	Java          JavaRuntime
-	Listening     []ListeningPort // TCP sockets in LISTEN state on this host (/proc/net/tcp{,6})
-	Mounts        []Mount         // /proc/mounts
+	// ServiceUnit is the systemd unit that runs this pack's server, when one
+	// is installed (nil otherwise): the server started through it gets the
+	// unit's limits instead.
+	ServiceUnit *ServiceUnit
+	// InService is true when carbonguard itself runs in a systemd service
+	// ($INVOCATION_ID): its limits are then that unit's already.
+	InService bool
+	OS        OSRelease
+	UID       int // of the carbonguard process
+	User      string
+	Env       map[string]string // JAVA_HOME, JAVA_OPTS, http_proxy, https_proxy, ...
+	Java      JavaRuntime
+	Listening []ListeningPort // TCP sockets in LISTEN state on this host (/proc/net/tcp{,6})
+	Mounts    []Mount         // /proc/mounts
 	// RealPaths maps a path the pack names (solr/data, [indexing] location)
 	// to its real path after symlinks, and whether it was a symlink.
 	RealPaths map[string]RealPath

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
+	"math"
 	"net"
 	"os"
 	"os/exec"
@@ -62,11 +63,19 @@ func (s SystemProbe) Probe(ctx context.Context, req ProbeRequest) Host {
 			h.DiskFreeBytes = free
 		}
 	}
-	if soft, hard, err := openFilesLimit(); err != nil {
+	if soft, hard, err := childOpenFilesLimit(ctx); err != nil {
 		fail("OpenFilesSoft", err)
 		fail("OpenFilesHard", err)
 	} else {
 		h.OpenFilesSoft, h.OpenFilesHard = soft, hard
+	}
+	_, h.InService = os.LookupEnv("INVOCATION_ID")
+	if req.Home != "" {
+		if u, err := findServiceUnit(s.Root, req.Home); err != nil {
+			fail("ServiceUnit", err)
+		} else {
+			h.ServiceUnit = u
+		}
 	}
 	if osr, err := readOSRelease(s.path("/etc/os-release")); err != nil {
 		fail("OS", err)
@@ -124,6 +133,37 @@ func (s SystemProbe) Probe(ctx context.Context, req ProbeRequest) Host {
 		h.RealPaths[p] = realPath(p, h.Mounts)
 	}
 	return h
+}
+
+// childOpenFilesLimit is RLIMIT_NOFILE as a child process gets it. The Go
+// runtime raises its own soft limit to the hard one at start-up and puts the
+// original back for the processes it starts, so getrlimit in carbonguard
+// itself says nothing about the server: a shell started the same way tells.
+// Without a shell, carbonguard's own (raised) limits are the fallback.
+func childOpenFilesLimit(ctx context.Context) (soft, hard uint64, err error) {
+	c, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(c, "/bin/sh", "-c", "ulimit -Sn; ulimit -Hn").Output()
+	if err != nil {
+		return openFilesLimit()
+	}
+	f := strings.Fields(string(out))
+	if len(f) != 2 {
+		return openFilesLimit()
+	}
+	parse := func(s string) (uint64, error) {
+		if s == "unlimited" {
+			return math.MaxUint64, nil
+		}
+		return strconv.ParseUint(s, 10, 64)
+	}
+	if soft, err = parse(f[0]); err != nil {
+		return openFilesLimit()
+	}
+	if hard, err = parse(f[1]); err != nil {
+		return openFilesLimit()
+	}
+	return soft, hard, nil
 }
 
 func (s SystemProbe) path(p string) string {

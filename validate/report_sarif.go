@@ -215,7 +215,7 @@ func (r *Report) WriteSARIF(w io.Writer, docBase string) error {
 			ArtifactLocation: sarifArtifact(file, base[fd.Home]),
 			Region:           &sarifRegion{StartLine: line},
 		}}}
-		res.PartialFingerprints = map[string]string{fingerprintKey: fingerprint(fd, file)}
+		res.PartialFingerprints = map[string]string{fingerprintKey: findingFingerprint(fd, file)}
 		if fd.Accepted != nil {
 			just := fd.Accepted.Reason
 			if fd.Accepted.Expires != "" {
@@ -258,11 +258,11 @@ func sarifArtifact(file, baseID string) sarifArtifactLoc {
 	return sarifArtifactLoc{URI: u.EscapedPath(), URIBaseID: baseID}
 }
 
-// fingerprint identifies a finding across runs: the check, the pack (by its
+// findingFingerprint identifies a finding across runs: the check, the pack (by its
 // directory's name, so that a pack checked out elsewhere keeps its alerts),
 // the file, the subject and the key. Lines move and messages carry values,
 // so neither is part of it.
-func fingerprint(fd Finding, file string) string {
+func findingFingerprint(fd Finding, file string) string {
 	h := sha256.New()
 	for _, part := range []string{fd.CheckID, filepath.Base(fd.Home), filepath.ToSlash(file), fd.Subject, fd.Key} {
 		h.Write([]byte(part))

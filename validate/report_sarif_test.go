@@ -116,10 +116,10 @@ func TestSARIFFingerprintIsStable(t *testing.T) {
 	base := Finding{CheckID: "CG-SEC-010", Home: "/opt/wso2am-4.2.0", Result: Result{
 		Subject: "[super_admin]", Key: "super_admin.password", Message: "admin/admin", Pos: pack.Position{File: "repository/conf/deployment.toml", Line: 12},
 	}}
-	fp := fingerprint(base, base.Pos.File)
+	fp := findingFingerprint(base, base.Pos.File)
 	same := base
 	same.Home, same.Pos.Line, same.Message = "/srv/ci/checkout/wso2am-4.2.0", 40, "admin/admin is the stock pair"
-	assert.Equal(t, fp, fingerprint(same, same.Pos.File))
+	assert.Equal(t, fp, findingFingerprint(same, same.Pos.File))
 	for name, change := range map[string]func(*Finding){
 		"check":   func(f *Finding) { f.CheckID = "CG-SEC-011" },
 		"subject": func(f *Finding) { f.Subject = "[admin]" },
@@ -128,9 +128,9 @@ func TestSARIFFingerprintIsStable(t *testing.T) {
 	} {
 		other := base
 		change(&other)
-		assert.NotEqual(t, fp, fingerprint(other, other.Pos.File), name)
+		assert.NotEqual(t, fp, findingFingerprint(other, other.Pos.File), name)
 	}
-	assert.NotEqual(t, fp, fingerprint(base, "repository/conf/carbon.xml"), "file")
+	assert.NotEqual(t, fp, findingFingerprint(base, "repository/conf/carbon.xml"), "file")
 }
 
 // TestSARIFHostFindingsCiteTheMainConfig: findings that name no file (the
@@ -144,7 +144,7 @@ func TestSARIFHostFindingsCiteTheMainConfig(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			start := StartFacts{}
-			r, _ := goldenReport(t, name, start, "", "")
+			r, _ := goldenReport(t, name, start, "", "", false)
 			var b bytes.Buffer
 			require.NoError(t, r.WriteSARIF(&b, ""))
 			var doc sarifDoc

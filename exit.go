@@ -11,8 +11,10 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/carbonguard/carbonguard/archive"
+	"github.com/carbonguard/carbonguard/dbdump"
 	"github.com/carbonguard/carbonguard/hooks"
 	"github.com/carbonguard/carbonguard/pack"
+	"github.com/carbonguard/carbonguard/remote"
 	"github.com/carbonguard/carbonguard/validate"
 	"github.com/carbonguard/carbonguard/wrapper"
 )
@@ -196,6 +198,18 @@ var exitRules = []exitRule{
 	errorType[*archive.ChangedError](exitFailure),
 	errorType[*archive.InsufficientSpaceError](exitFailure),
 	errorValue("archive.ErrRestorePending", archive.ErrRestorePending, exitFailure),
+
+	// Off-host copies (restic) and database dumps. A pulled stream that is
+	// not what was pushed is a corrupt snapshot; a restic or dump tool that
+	// fails, or is missing, could not run.
+	errorType[*remote.ConfigError](exitUsage),
+	errorType[*remote.NotFoundError](exitUsage),
+	errorType[*remote.AmbiguousError](exitUsage),
+	errorType[*remote.CorruptError](exitCorrupt),
+	errorType[*remote.ResticError](exitFailure),
+	errorValue("remote.ErrNotInstalled", remote.ErrNotInstalled, exitFailure),
+	errorType[*dbdump.ConfigError](exitUsage),
+	errorType[*dbdump.RunError](exitFailure),
 
 	errorValue("context.Canceled", context.Canceled, exitInterrupted),
 

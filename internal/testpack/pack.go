@@ -42,6 +42,7 @@ type options struct {
 	u2Server     string
 	delay        time.Duration
 	crashAfter   time.Duration
+	stopDelay    time.Duration
 	osgiInterval time.Duration
 	env          []string
 }
@@ -68,6 +69,10 @@ func WithU2Server(name string) Option { return func(o *options) { o.u2Server = n
 
 // WithDelay sets the fake server's startup delay (FAKE_CARBON_DELAY).
 func WithDelay(d time.Duration) Option { return func(o *options) { o.delay = d } }
+
+// WithStopDelay makes the fake server take d to exit after SIGTERM
+// (FAKE_CARBON_STOP_DELAY).
+func WithStopDelay(d time.Duration) Option { return func(o *options) { o.stopDelay = d } }
 
 // WithCrashAfter sets how long crash-after, oom and restart-once stay up.
 func WithCrashAfter(d time.Duration) Option { return func(o *options) { o.crashAfter = d } }
@@ -162,6 +167,9 @@ func New(t testing.TB, name string, opts ...Option) *Pack {
 	}
 	if o.crashAfter > 0 {
 		p.extraEnv = append(p.extraEnv, "FAKE_CARBON_CRASH_AFTER="+o.crashAfter.String())
+	}
+	if o.stopDelay > 0 {
+		p.extraEnv = append(p.extraEnv, "FAKE_CARBON_STOP_DELAY="+o.stopDelay.String())
 	}
 	if o.osgiInterval > 0 {
 		p.extraEnv = append(p.extraEnv, "FAKE_CARBON_OSGI_INTERVAL="+o.osgiInterval.String())

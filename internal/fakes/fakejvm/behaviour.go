@@ -39,7 +39,11 @@ var (
 	knobDelay        = knob{"fake.carbon.delay", "FAKE_CARBON_DELAY", "delay", 300 * time.Millisecond}
 	knobCrashAfter   = knob{"fake.carbon.crashAfter", "FAKE_CARBON_CRASH_AFTER", "crashAfter", time.Second}
 	knobOSGiInterval = knob{"fake.carbon.osgiInterval", "FAKE_CARBON_OSGI_INTERVAL", "osgiInterval", time.Second}
-	slowDelay        = 5 * time.Second
+	// knobStopDelay is how long a graceful shutdown takes after SIGTERM
+	// (default none): tests that must see the process alive after a
+	// stop returns use it instead of timing the stop.
+	knobStopDelay = knob{"fake.carbon.stopDelay", "FAKE_CARBON_STOP_DELAY", "stopDelay", 0}
+	slowDelay     = 5 * time.Second
 )
 
 type settings struct {
@@ -48,6 +52,7 @@ type settings struct {
 	Delay           time.Duration
 	CrashAfter      time.Duration
 	OSGiInterval    time.Duration
+	StopDelay       time.Duration
 }
 
 // markerDirs are where a jar carrying META-INF/fake-carbon.properties counts:
@@ -179,6 +184,9 @@ func resolveSettings(props map[string]string, getenv func(string) string, m *mar
 		return s, err
 	}
 	if s.OSGiInterval, err = knobOSGiInterval.value(props, getenv, m); err != nil {
+		return s, err
+	}
+	if s.StopDelay, err = knobStopDelay.value(props, getenv, m); err != nil {
 		return s, err
 	}
 	if s.OSGiInterval <= 0 {

@@ -396,6 +396,9 @@ func (s *server) shutdown(sig os.Signal) int {
 	}
 	s.shutdownLines()
 	closeAll(s.conns)
+	if s.set.StopDelay > 0 {
+		time.Sleep(s.set.StopDelay)
+	}
 	code := 143
 	switch sig {
 	case syscall.SIGINT:

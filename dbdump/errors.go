@@ -12,8 +12,11 @@ type ConfigError struct {
 	Name string // the entry's name
 	Key  string // e.g. "name", "password_file", "dump"
 	Msg  string
-	Hint string
+	Fix  string // what to do about it
 }
+
+// Hint says what to do.
+func (e *ConfigError) Hint() string { return e.Fix }
 
 func (e *ConfigError) Error() string {
 	s := fmt.Sprintf("[[snapshot.database]] name = %q: %s", e.Name, e.Msg)

@@ -211,7 +211,7 @@ func Resolve(p *pack.Pack, c Config, getenv func(string) string) (*Spec, error) 
 	if getenv == nil {
 		getenv = os.Getenv
 	}
-	bad := func(key, msg, hint string) error { return &ConfigError{Name: c.Name, Key: key, Msg: msg, Hint: hint} }
+	bad := func(key, msg, hint string) error { return &ConfigError{Name: c.Name, Key: key, Msg: msg, Fix: hint} }
 	if c.Name == "" {
 		return nil, bad("name", "name is empty", "name one of the pack's datasources")
 	}

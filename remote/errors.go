@@ -8,12 +8,15 @@ import (
 
 // ConfigError is a [remote] setting that cannot be used. Key names it.
 type ConfigError struct {
-	Key  string
-	Msg  string
-	Hint string
+	Key string
+	Msg string
+	Fix string // what to do about it
 }
 
 func (e *ConfigError) Error() string { return fmt.Sprintf("[remote] %s: %s", e.Key, e.Msg) }
+
+// Hint says what to do.
+func (e *ConfigError) Hint() string { return e.Fix }
 
 // Kinds of restic failures that need their own advice.
 const (

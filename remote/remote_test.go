@@ -244,7 +244,7 @@ func TestOpenConfigErrors(t *testing.T) {
 		var ce *ConfigError
 		require.ErrorAs(t, err, &ce)
 		assert.Equal(t, tc.key, ce.Key, err.Error())
-		assert.NotEmpty(t, ce.Hint)
+		assert.NotEmpty(t, ce.Hint())
 	}
 	// restic's own variables are enough.
 	_, err := Open(Config{Env: append(clean, "RESTIC_REPOSITORY=/srv/r", "RESTIC_PASSWORD=x"), Restic: "/bin/true"})

@@ -59,19 +59,19 @@ func Open(cfg Config) (*Repo, error) {
 	repo := cfg.Repository
 	if repo == "" && envValue(cfg.Env, "RESTIC_REPOSITORY") == "" && envValue(cfg.Env, "RESTIC_REPOSITORY_FILE") == "" {
 		return nil, &ConfigError{Key: "repository", Msg: "no repository is configured",
-			Hint: "set [remote] repository to a restic repository (a path, sftp:user@host:/path, rest:https://..., s3:...)"}
+			Fix: "set [remote] repository to a restic repository (a path, sftp:user@host:/path, rest:https://..., s3:...)"}
 	}
 	if cfg.PasswordFile != "" {
 		f, err := os.Open(cfg.PasswordFile)
 		if err != nil {
 			return nil, &ConfigError{Key: "password_file", Msg: "the password file cannot be read: " + err.Error(),
-				Hint: "make it readable by the user carbonguard runs as, and by nobody else (mode 0600)"}
+				Fix: "make it readable by the user carbonguard runs as, and by nobody else (mode 0600)"}
 		}
 		f.Close()
 	} else if envValue(cfg.Env, "RESTIC_PASSWORD") == "" && envValue(cfg.Env, "RESTIC_PASSWORD_FILE") == "" &&
 		envValue(cfg.Env, "RESTIC_PASSWORD_COMMAND") == "" {
 		return nil, &ConfigError{Key: "password_file", Msg: "no password for the repository",
-			Hint: "set [remote] password_file, or RESTIC_PASSWORD_FILE (or RESTIC_PASSWORD) in carbonguard's environment"}
+			Fix: "set [remote] password_file, or RESTIC_PASSWORD_FILE (or RESTIC_PASSWORD) in carbonguard's environment"}
 	}
 	bin := cfg.Restic
 	if bin == "" {
@@ -81,12 +81,12 @@ func Open(cfg Config) (*Repo, error) {
 		p, err := lookPath(bin, envValue(cfg.Env, "PATH"))
 		if err != nil {
 			return nil, &ConfigError{Key: "restic", Msg: fmt.Sprintf("%v: %s not found on PATH", ErrNotInstalled, bin),
-				Hint: "install restic (apt-get install restic) or set [remote] restic to its path"}
+				Fix: "install restic (apt-get install restic) or set [remote] restic to its path"}
 		}
 		bin = p
 	} else if st, err := os.Stat(bin); err != nil || st.IsDir() || st.Mode()&0o111 == 0 {
 		return nil, &ConfigError{Key: "restic", Msg: fmt.Sprintf("%v: %s is not an executable file", ErrNotInstalled, bin),
-			Hint: "install restic (apt-get install restic) or fix [remote] restic"}
+			Fix: "install restic (apt-get install restic) or fix [remote] restic"}
 	}
 	r.bin = bin
 	r.env = resticEnv(cfg)

@@ -55,7 +55,7 @@ func StartMariaDB(t testing.TB) *MariaDB {
 		"--innodb-flush-log-at-trx-commit=0", "--innodb-buffer-pool-size=32M", "--skip-name-resolve"}, userArgs...)
 	d := start(t, "mariadbd", (*account)(nil).command(server, args...), filepath.Join(root, "mariadbd.out"))
 	d.log = filepath.Join(runDir, "error.log")
-	d.waitReady(t, 60*time.Second, func(ctx context.Context) error {
+	d.waitReady(t, 2*time.Minute, func(ctx context.Context) error {
 		_, err := m.query(ctx, "", "SELECT 1")
 		return err
 	})

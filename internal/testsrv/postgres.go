@@ -73,7 +73,7 @@ func StartPostgres(t testing.TB) *Postgres {
 	cmd := acct.command(server, "-D", data, "-k", sock, "-h", p.Host, "-p", strconv.Itoa(p.Port),
 		"-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off")
 	d := start(t, "postgres", cmd, filepath.Join(root, "postgres.log"))
-	d.waitReady(t, 60*time.Second, func(ctx context.Context) error {
+	d.waitReady(t, 2*time.Minute, func(ctx context.Context) error {
 		_, err := p.query(ctx, "postgres", "SELECT 1")
 		return err
 	})

@@ -82,7 +82,7 @@ func StartSSHD(t testing.TB) *SSHD {
 		"LogLevel VERBOSE",
 	}, "\n")+"\n", 0o644)
 	d := start(t, "sshd", (*account)(nil).command(sshd, "-D", "-e", "-f", conf), filepath.Join(root, "sshd.log"))
-	d.waitReady(t, 30*time.Second, func(ctx context.Context) error {
+	d.waitReady(t, 2*time.Minute, func(ctx context.Context) error {
 		_, err := output(ctx, "ssh", append(s.clientArgs(), "true"), []string{"PATH=" + os.Getenv("PATH")})
 		return err
 	})

@@ -196,7 +196,9 @@ func (d *daemon) waitReady(t testing.TB, timeout time.Duration, ready func(ctx c
 			t.Fatalf("testsrv: %s exited before it was ready (%v); its log %s:\n%s", d.name, d.err, d.log, tail(d.log))
 		default:
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		// Generous: on a loaded machine (CI shares two cores with parallel
+		// packages) one ssh handshake or psql connection can take seconds.
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		last = ready(ctx)
 		cancel()
 		if last == nil {

@@ -85,21 +85,8 @@ func newHookOptions(c *cli.Context, s *session) (hookOptions, error) {
 	}, nil
 }
 
-// hookEnv is the hooks environment of a hook command, with a progress bar.
-func (s *session) hookEnv(allowRoot bool) (hooks.Env, *progressBar, error) {
-	so := s.serverOptions()
-	so.AllowRoot = so.AllowRoot || allowRoot
-	srv, err := s.server(so)
-	if err != nil {
-		return hooks.Env{}, nil, err
-	}
-	bar := s.progressBar()
-	hx, err := s.hooksEnv(srv, bar)
-	return hx, bar, err
-}
-
 func runPreUpdate(ctx context.Context, s *session, o hookOptions) error {
-	hx, bar, err := s.hookEnv(false)
+	hx, bar, err := s.guardEnv(false)
 	if err != nil {
 		return err
 	}
@@ -116,7 +103,7 @@ func runPreUpdate(ctx context.Context, s *session, o hookOptions) error {
 }
 
 func runPostUpdate(ctx context.Context, s *session, o hookOptions) error {
-	hx, bar, err := s.hookEnv(o.allowRoot)
+	hx, bar, err := s.guardEnv(o.allowRoot)
 	if err != nil {
 		return err
 	}

@@ -50,7 +50,7 @@ func newRollbackOptions(c *cli.Context, s *session) (rollbackOptions, error) {
 }
 
 func runRollback(ctx context.Context, s *session, o rollbackOptions) error {
-	hx, bar, err := s.hookEnv(false)
+	hx, bar, err := s.guardEnv(false)
 	if err != nil {
 		return err
 	}

@@ -121,18 +121,11 @@ func newUpdateOptions(c *cli.Context, s *session) (updateOptions, error) {
 }
 
 func runUpdate(ctx context.Context, s *session, o updateOptions) error {
-	so := s.serverOptions()
-	so.AllowRoot = so.AllowRoot || o.allowRoot
-	srv, err := s.server(so)
+	hx, bar, err := s.guardEnv(o.allowRoot)
 	if err != nil {
 		return err
 	}
-	bar := s.progressBar()
 	defer bar.close()
-	hx, err := s.hooksEnv(srv, bar)
-	if err != nil {
-		return err
-	}
 	uo := hooks.UpdateOptions{
 		Env: hx, U2: o.u2, U2Args: o.u2Args, Username: o.username, Password: o.password,
 		SelfUpdateMax: o.selfUpdateMax, U2Backup: o.u2Backup, U2Timeout: o.u2Timeout,

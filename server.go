@@ -105,6 +105,21 @@ func (s *session) hooksEnv(srv *wrapper.Server, bar *progressBar) (hooks.Env, er
 	return hx, nil
 }
 
+// guardEnv is the hooks environment of update, hook and rollback: the
+// wrapper from [start] without a gate (allowRoot adds --allow-root), and a
+// progress bar for the snapshots and restores.
+func (s *session) guardEnv(allowRoot bool) (hooks.Env, *progressBar, error) {
+	so := s.serverOptions()
+	so.AllowRoot = so.AllowRoot || allowRoot
+	srv, err := s.server(so)
+	if err != nil {
+		return hooks.Env{}, nil, err
+	}
+	bar := s.progressBar()
+	hx, err := s.hooksEnv(srv, bar)
+	return hx, bar, err
+}
+
 // notifier is [notify] of carbonguard.toml; nil when nothing is configured.
 func (s *session) notifier() *hooks.Notifier {
 	n := s.cfg.Notify

@@ -18,8 +18,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/carbonguard/carbonguard/archive"
+	"github.com/carbonguard/carbonguard/dbdump"
 	"github.com/carbonguard/carbonguard/hooks"
 	"github.com/carbonguard/carbonguard/pack"
+	"github.com/carbonguard/carbonguard/remote"
 	"github.com/carbonguard/carbonguard/validate"
 	"github.com/carbonguard/carbonguard/wrapper"
 )
@@ -162,6 +164,15 @@ func TestExitCodes(t *testing.T) {
 		{&archive.ChangedError{}, exitFailure},
 		{&archive.InsufficientSpaceError{}, exitFailure},
 		{archive.ErrRestorePending, exitFailure},
+
+		{&remote.ConfigError{}, exitUsage},
+		{&remote.NotFoundError{}, exitUsage},
+		{&remote.AmbiguousError{}, exitUsage},
+		{&remote.CorruptError{}, exitCorrupt},
+		{&remote.ResticError{}, exitFailure},
+		{fmt.Errorf("restic: %w", remote.ErrNotInstalled), exitFailure},
+		{&dbdump.ConfigError{}, exitUsage},
+		{&dbdump.RunError{}, exitFailure},
 
 		{context.Canceled, exitInterrupted},
 		{&wrapper.BootError{Verdict: v(wrapper.Failed)}, exitBootFailed},

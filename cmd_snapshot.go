@@ -128,7 +128,7 @@ func packMeta(p *pack.Pack) map[string]string {
 
 func infoOf(m *archive.Manifest) archive.Info {
 	return archive.Info{ID: m.ID, Created: m.Created, Reason: m.Reason, Meta: m.Meta, Compression: m.Compression,
-		ArchiveSize: m.ArchiveSize, Bytes: m.Bytes, Files: m.Files, Entries: len(m.Entries)}
+		ArchiveSize: m.ArchiveSize, Bytes: m.Bytes, Files: m.Files, Entries: m.Entries}
 }
 
 func productOf(meta map[string]string) string {

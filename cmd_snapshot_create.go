@@ -104,7 +104,7 @@ func runSnapshotCreate(ctx context.Context, s *session, o snapshotCreateOptions)
 		}{1, infoOf(m), vr})
 	}
 	fmt.Fprintf(s.stdout, "snapshot %s created: %d entries, %s in %d files, archive %s (%s)\n",
-		m.ID, len(m.Entries), humanize.Bytes(m.Bytes), m.Files, humanize.Bytes(m.ArchiveSize), m.Compression)
+		m.ID, m.Entries, humanize.Bytes(m.Bytes), m.Files, humanize.Bytes(m.ArchiveSize), m.Compression)
 	if vr != nil {
 		fmt.Fprintf(s.stdout, "snapshot %s verified: %d entries, %s\n", m.ID, vr.Entries, humanize.Bytes(vr.Bytes))
 	}

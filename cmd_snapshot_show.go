@@ -1,8 +1,12 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -19,7 +23,7 @@ func snapshotShowCommand(e *env) *cli.Command {
 		Name:      "show",
 		Usage:     "show one snapshot's manifest summary (--entries for every entry)",
 		ArgsUsage: "ID|latest",
-		Flags:     []cli.Flag{textOrJSON.flag(), &cli.BoolFlag{Name: "entries", Usage: "list every entry (text format)"}},
+		Flags:     []cli.Flag{textOrJSON.flag(), &cli.BoolFlag{Name: "entries", Usage: "list every entry (JSON: as \"entry_list\")"}},
 		Action:    action(e, snapshotNeeds, newSnapshotShowOptions, runSnapshotShow),
 	}
 }
@@ -55,16 +59,20 @@ func runSnapshotShow(ctx context.Context, s *session, o snapshotShowOptions) err
 	}
 	vr, _ := store.LastVerified(id)
 	if o.format == "json" {
-		return writeJSON(s.stdout, struct {
+		doc := struct {
 			*archive.Manifest
 			Verified *archive.VerifyRecord `json:"last_verified,omitempty"`
-		}{m, vr})
+		}{m, vr}
+		if !o.entries {
+			return writeJSON(s.stdout, doc)
+		}
+		return writeManifestJSON(s.stdout, store, id, doc)
 	}
 	tw := tabwriter.NewWriter(s.stdout, 0, 4, 2, ' ', 0)
 	rows := [][2]string{
 		{"id", m.ID}, {"created", m.Created.Local().Format(time.RFC3339)}, {"reason", m.Reason},
 		{"root", m.Root}, {"product", orDash(productOf(m.Meta))}, {"update level", orDash(m.Meta["update_level"])},
-		{"entries", strconv.Itoa(len(m.Entries))}, {"files", strconv.Itoa(m.Files)}, {"content", humanize.Bytes(m.Bytes)},
+		{"entries", strconv.Itoa(m.Entries)}, {"files", strconv.Itoa(m.Files)}, {"content", humanize.Bytes(m.Bytes)},
 		{"archive", fmt.Sprintf("%s (%s, %s)", m.Archive, m.Compression, humanize.Bytes(m.ArchiveSize))},
 		{"excluded", orDash(strings.Join(m.Exclude, ", "))}, {"tool version", orDash(m.ToolVersion)},
 		{"last verified", verifiedText(vr)},
@@ -79,14 +87,46 @@ func runSnapshotShow(ctx context.Context, s *session, o snapshotShowOptions) err
 		fmt.Fprintln(s.stdout)
 		tw = tabwriter.NewWriter(s.stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "TYPE\tMODE\tSIZE\tMTIME\tPATH")
-		for _, en := range m.Entries {
-			p := en.Path
+		err := store.Entries(id, func(en *archive.Entry) error {
+			p := printableName(en.Path)
 			if en.Link != "" {
-				p += " -> " + en.Link
+				p += " -> " + printableName(en.Link)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", en.Type, en.Mode, en.Size, en.MTime.Local().Format("2006-01-02 15:04:05"), p)
+			_, err := fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", en.Type, en.Mode, en.Size, en.MTime.Local().Format("2006-01-02 15:04:05"), p)
+			return err
+		})
+		if ferr := tw.Flush(); err == nil {
+			err = ferr
 		}
-		return tw.Flush()
+		return err
 	}
 	return nil
+}
+
+// writeManifestJSON writes doc with the snapshot's entries streamed into
+// "entry_list", one per line: memory does not grow with the snapshot.
+func writeManifestJSON(w io.Writer, store *archive.Store, id string, doc any) error {
+	head, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		return err
+	}
+	bw := bufio.NewWriter(w)
+	bw.Write(bytes.TrimSuffix(bytes.TrimSpace(head), []byte("}")))
+	bw.WriteString(",\n  \"entry_list\": [")
+	sep := "\n    "
+	err = store.Entries(id, func(en *archive.Entry) error {
+		line, err := json.Marshal(en)
+		if err != nil {
+			return err
+		}
+		bw.WriteString(sep)
+		sep = ",\n    "
+		_, err = bw.Write(line)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	bw.WriteString("\n  ]\n}\n")
+	return bw.Flush()
 }

@@ -8,9 +8,12 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/mattn/go-isatty"
 	"github.com/urfave/cli/v2"
@@ -71,6 +74,18 @@ func writeJSON(w io.Writer, v any) error {
 func orDash(s string) string {
 	if s == "" {
 		return "-"
+	}
+	return s
+}
+
+// printableName shows a name from a tree on a terminal: as it is when it is
+// printable UTF-8, quoted otherwise (control bytes, escape sequences and
+// bytes that are not UTF-8 escaped, never printed raw).
+func printableName(s string) string {
+	for _, r := range s {
+		if r == utf8.RuneError || !unicode.IsPrint(r) {
+			return strconv.Quote(s)
+		}
 	}
 	return s
 }

@@ -19,14 +19,13 @@ const (
 	CompressionGzip = "gzip" // for sites whose tooling only reads .tar.gz
 )
 
-// ManifestSchema is the manifest's schema_version; a store refuses manifests
-// with a newer major schema than it knows.
-const ManifestSchema = 1
-
 // Manifest describes one complete snapshot. It is written last, after the
-// archive is on disk and synced; its presence marks the snapshot complete.
+// archive and the entry list are on disk and synced; its presence marks the
+// snapshot complete. The entries themselves are read as a stream
+// (Store.Entries): a manifest holds only their count, so that memory does
+// not grow with the size of the tree.
 type Manifest struct {
-	SchemaVersion int               `json:"schema_version"`
+	SchemaVersion int               `json:"schema_version"` // 1: entries inline (before December 2026); 2: streamed entry list
 	ID            string            `json:"id"`
 	Created       time.Time         `json:"created"` // UTC
 	Reason        string            `json:"reason"`
@@ -39,11 +38,15 @@ type Manifest struct {
 	ArchiveSize   int64             `json:"archive_size"` // bytes of the compressed file
 	Files         int               `json:"files"`        // regular files and hard links
 	Bytes         int64             `json:"bytes"`        // content bytes (each inode once)
-	Entries       []Entry           `json:"entries"`      // in archive order; the root is "."
+	Entries       int               `json:"entries"`      // how many entries; the root is one
+	Attachments   []Attachment      `json:"attachments,omitempty"`
+
+	list *entryList // format 2: the entry list file; nil for format 1
 }
 
 // Entry is one member of a snapshot. Paths are relative to the root, with
-// forward slashes, cleaned; the root itself is ".".
+// forward slashes, cleaned; the root itself is ".". Path and Link are the
+// file system's bytes, which need not be UTF-8 (see Entry.MarshalJSON).
 type Entry struct {
 	Path  string    `json:"path"`
 	Type  string    `json:"type"`
@@ -54,6 +57,24 @@ type Entry struct {
 	Hash  string    `json:"sha256,omitempty"` // hex SHA-256 of the content (files and hard links)
 	UID   int       `json:"uid"`
 	GID   int       `json:"gid"`
+	// The inode's identity and status change time when the snapshot was
+	// taken (format 2): with size, mode and mtime they tell whether a file
+	// is unchanged since, without reading it.
+	CTime time.Time `json:"ctime,omitzero"`
+	Ino   uint64    `json:"ino,omitempty"`
+	Dev   uint64    `json:"dev,omitempty"`
+	// NLink is set (> 1) on the first name of a file with several names:
+	// only such entries may be named by a later hard link.
+	NLink int `json:"nlink,omitempty"`
+}
+
+// Attachment is a named extra file kept with a snapshot (a database dump
+// taken at the same time, say), in <id>/attachments/<name>, hashed in the
+// manifest, checked by Verify and carried by export and import.
+type Attachment struct {
+	Name   string `json:"name"`
+	Size   int64  `json:"size"`
+	SHA256 string `json:"sha256"`
 }
 
 // Info is the summary of a snapshot that list shows.

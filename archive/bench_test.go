@@ -31,7 +31,7 @@ func benchTree(b *testing.B) (string, int64) {
 	benchOnce.Do(func() {
 		if root := os.Getenv("CARBONGUARD_BENCH_TREE"); root != "" {
 			benchPath = root
-			benchSize, _, _, benchErr = scan(context.Background(), benchPath, nil)
+			benchSize, benchErr = treeBytes(benchPath)
 			return
 		}
 		dir, err := os.MkdirTemp("", "cg-bench-*")
@@ -44,7 +44,7 @@ func benchTree(b *testing.B) (string, int64) {
 			return
 		}
 		benchPath = benchRoot
-		benchSize, _, _, benchErr = scan(context.Background(), benchPath, nil)
+		benchSize, benchErr = treeBytes(benchPath)
 	})
 	if benchErr != nil {
 		b.Fatal(benchErr)
@@ -122,3 +122,11 @@ func BenchmarkRestore(b *testing.B) { benchmarkRestore(b, false) }
 
 // BenchmarkRestoreNoSync leaves the flush to the kernel, as tar -x does.
 func BenchmarkRestoreNoSync(b *testing.B) { benchmarkRestore(b, true) }
+
+func treeBytes(root string) (int64, error) {
+	w, err := walkInto(context.Background(), root, nil, nil)
+	if err != nil {
+		return 0, err
+	}
+	return w.bytes, nil
+}

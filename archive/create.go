@@ -91,14 +91,25 @@ func (s *Store) Create(ctx context.Context, root string, o CreateOptions) (*Mani
 		unlock()
 	}()
 
-	totalBytes, totalFiles, problems, err := scan(ctx, root, exclude)
+	// One walk: it lists what cannot be stored before anything is
+	// archived, sums the totals for the space check and the progress bar,
+	// and leaves its nodes in a spill file that the archiving reads back.
+	sp, err := newSpill(filepath.Join(tmp, ".walk"))
+	if err != nil {
+		return nil, err
+	}
+	defer sp.close()
+	w, err := walkInto(ctx, root, exclude, sp)
 	if err != nil {
 		return nil, s.createError(root, err)
 	}
-	if len(problems) > 0 {
-		return nil, &UnstorableError{Root: root, Entries: problems}
+	if len(w.problems) > 0 {
+		return nil, &UnstorableError{Root: root, Entries: w.problems}
 	}
-	if err := s.checkSpace(tmp, comp, totalBytes, totalFiles); err != nil {
+	if err := s.checkSpace(tmp, comp, w.bytes, w.files); err != nil {
+		return nil, err
+	}
+	if err := sp.rewind(); err != nil {
 		return nil, err
 	}
 
@@ -106,9 +117,14 @@ func (s *Store) Create(ctx context.Context, root string, o CreateOptions) (*Mani
 		SchemaVersion: ManifestSchema, ID: id, Created: created, Reason: reason, ToolVersion: o.ToolVersion,
 		Root: root, Meta: o.Meta, Exclude: excl, Compression: comp, Archive: archiveName(comp),
 	}
+	ew, err := newEntriesWriter(filepath.Join(tmp, entriesName))
+	if err != nil {
+		return nil, err
+	}
 	archivePath := filepath.Join(tmp, m.Archive)
 	f, err := os.OpenFile(archivePath, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
 	if err != nil {
+		ew.abort()
 		return nil, err
 	}
 	defer f.Close()
@@ -116,25 +132,29 @@ func (s *Store) Create(ctx context.Context, root string, o CreateOptions) (*Mani
 	cw := &writeBehindFile{fd: int(f.Fd()), w: bw, durable: !o.NoSync}
 	zw, err := compressor(comp, cw)
 	if err != nil {
+		ew.abort()
 		return nil, err
 	}
 	a := &archiver{
-		out: newSink(zw), h: sha256.New(),
-		inodes: map[[2]uint64]int{},
-		prog:   newProgress("create", o.Progress, totalBytes, totalFiles),
+		out: newSink(zw), h: sha256.New(), list: ew, firsts: map[string]*Entry{},
+		prog: newProgress("create", o.Progress, w.bytes, w.files),
 	}
-	werr := walkTree(ctx, root, exclude, func(n *node) error {
-		if n.listErr != nil {
-			return n.listErr
+	var werr error
+	for {
+		if werr = ctx.Err(); werr != nil {
+			break
 		}
-		if err := a.add(n); err != nil {
-			return err
+		var n node
+		if werr = sp.get(root, &n); werr != nil {
+			if werr == io.EOF {
+				werr = nil
+			}
+			break
 		}
-		if err := ctx.Err(); err != nil {
-			return err
+		if werr = a.add(&n); werr != nil {
+			break
 		}
-		return nil
-	})
+	}
 	if werr == nil {
 		werr = a.finish()
 	}
@@ -151,11 +171,16 @@ func (s *Store) Create(ctx context.Context, root string, o CreateOptions) (*Mani
 		werr = cerr
 	}
 	if werr != nil {
+		ew.abort()
 		return nil, s.createError(root, werr)
 	}
+	if m.list, werr = ew.finish(o.NoSync); werr != nil {
+		return nil, s.createError(root, werr)
+	}
+	sp.close()
 	testHook("create:archived", "")
-	m.Entries, m.Files, m.Bytes, m.ArchiveSize = a.entries, a.files, a.bytes, cw.n
-	if err := durable.WriteJSON(filepath.Join(tmp, manifestName), m, 0o600); err != nil {
+	m.Entries, m.Files, m.Bytes, m.ArchiveSize = m.list.Count, a.files, a.bytes, cw.n
+	if err := writeManifestFile(filepath.Join(tmp, manifestName), m); err != nil {
 		return nil, s.createError(root, err)
 	}
 	testHook("create:manifest", "")
@@ -167,7 +192,7 @@ func (s *Store) Create(ctx context.Context, root string, o CreateOptions) (*Mani
 		return nil, err
 	}
 	a.prog.finish()
-	s.log.Info().Str("id", id).Int("entries", len(m.Entries)).Int64("bytes", m.Bytes).
+	s.log.Info().Str("id", id).Int("entries", m.Entries).Int64("bytes", m.Bytes).
 		Int64("archive_bytes", m.ArchiveSize).Dur("took", time.Since(start)).Msg("snapshot created")
 	return m, nil
 }
@@ -247,74 +272,96 @@ func inTree(p, root string) bool {
 	return err == nil && rel != ".." && (len(rel) < 3 || rel[:3] != "../")
 }
 
-// archiver writes the tar stream and collects the manifest. Headers come
-// from archive/tar; file contents bypass tar.Writer so that they can be
-// read straight into the compressor's buffers (see copyFile), and the
-// archiver adds the padding and the end-of-archive blocks itself.
+// archiver writes the tar stream and the entry list. Headers come from
+// archive/tar; file contents bypass tar.Writer so that they can be read
+// straight into the compressor's buffers (see copyFile), and the archiver
+// adds the padding and the end-of-archive blocks itself.
 type archiver struct {
-	out     sink
-	hdr     bytes.Buffer
-	h       hash.Hash
-	entries []Entry
-	inodes  map[[2]uint64]int // first entry index of multiply-linked files
-	files   int
-	bytes   int64
-	prog    *progress
+	out    sink
+	hdr    bytes.Buffer
+	h      hash.Hash
+	list   *entriesWriter
+	firsts map[string]*Entry // first names of files with several names, for their hard links
+	files  int
+	bytes  int64
+	prog   *progress
+}
+
+// entryOf describes a node as a manifest entry (without its content hash).
+func entryOf(n *node) Entry {
+	st := &n.st
+	return Entry{
+		Path: n.rel, Mode: Mode(st.Mode & 0o7777), MTime: time.Unix(st.Mtim.Sec, st.Mtim.Nsec).UTC(),
+		UID: int(st.Uid), GID: int(st.Gid),
+		CTime: time.Unix(st.Ctim.Sec, st.Ctim.Nsec).UTC(), Ino: st.Ino, Dev: st.Dev,
+	}
+}
+
+// tarHeader is the archive header of an entry. It depends on the entry
+// alone, so the same entry list always gives the same tar stream.
+func tarHeader(e *Entry) *tar.Header {
+	hdr := &tar.Header{
+		Name: e.Path, Mode: int64(e.Mode), Uid: e.UID, Gid: e.GID, ModTime: time.Unix(e.MTime.Unix(), 0),
+	}
+	switch e.Type {
+	case TypeDir:
+		hdr.Typeflag = tar.TypeDir
+		hdr.Name += "/"
+		if e.Path == "." {
+			hdr.Name = "./"
+		}
+	case TypeSymlink:
+		hdr.Typeflag, hdr.Linkname = tar.TypeSymlink, e.Link
+	case TypeHardlink:
+		hdr.Typeflag, hdr.Linkname = tar.TypeLink, e.Link
+	case TypeFile:
+		hdr.Typeflag, hdr.Size = tar.TypeReg, e.Size
+	}
+	return hdr
 }
 
 func (a *archiver) add(n *node) error {
-	mode := Mode(n.st.Mode & 0o7777)
-	sec, nsec := mtimeOf(&n.st)
-	e := Entry{Path: n.rel, Mode: mode, MTime: time.Unix(sec, nsec).UTC(), UID: int(n.st.Uid), GID: int(n.st.Gid)}
-	hdr := &tar.Header{
-		Name: n.rel, Mode: int64(mode), Uid: e.UID, Gid: e.GID, ModTime: time.Unix(sec, 0),
-	}
+	e := entryOf(n)
 	switch n.kind() {
 	case unix.S_IFDIR:
-		e.Type, hdr.Typeflag = TypeDir, tar.TypeDir
-		hdr.Name += "/"
+		e.Type = TypeDir
 	case unix.S_IFLNK:
 		// Stored as the link it is, wherever it points: never followed.
 		e.Type, e.Link = TypeSymlink, n.link
-		hdr.Typeflag, hdr.Linkname = tar.TypeSymlink, n.link
 	case unix.S_IFREG:
 		a.files++
-		if n.st.Nlink > 1 {
-			k := [2]uint64{n.st.Dev, n.st.Ino}
-			if first, seen := a.inodes[k]; seen {
-				f := a.entries[first]
-				e.Type, e.Link, e.Size, e.Hash = TypeHardlink, f.Path, f.Size, f.Hash
-				hdr.Typeflag, hdr.Linkname = tar.TypeLink, f.Path
-				if err := a.writeHeader(hdr); err != nil {
-					return err
-				}
-				a.entries = append(a.entries, e)
-				a.prog.add(0, 1)
-				return nil
+		if n.first != "" {
+			f := a.firsts[n.first]
+			if f == nil {
+				return &ChangedError{Path: n.rel, What: "its other name " + quote(n.first) + " was not archived"}
 			}
-			a.inodes[k] = len(a.entries)
+			e.Type, e.Link, e.Size, e.Hash = TypeHardlink, f.Path, f.Size, f.Hash
+			a.prog.add(0, 1)
+			break
 		}
-		e.Type, hdr.Typeflag, hdr.Size, e.Size = TypeFile, tar.TypeReg, n.st.Size, n.st.Size
-		sum, err := a.copyFile(n, hdr)
+		e.Type, e.Size = TypeFile, n.st.Size
+		if n.st.Nlink > 1 {
+			e.NLink = int(n.st.Nlink)
+		}
+		sum, err := a.copyFile(n, tarHeader(&e))
 		if err != nil {
 			return err
 		}
 		e.Hash = sum
 		a.bytes += e.Size
-		a.entries = append(a.entries, e)
 		a.prog.add(0, 1)
-		return nil
-	default: // scan refused the tree already; the type changed since
+		if e.NLink > 1 {
+			first := e
+			a.firsts[e.Path] = &first
+		}
+		return a.list.add(&e)
+	default: // the walk refused the tree already; the type changed since
 		return &ChangedError{Path: n.rel, What: "became a " + unstorable(n)}
 	}
-	if n.rel == "." {
-		hdr.Name = "./"
-	}
-	if err := a.writeHeader(hdr); err != nil {
+	if err := a.writeHeader(tarHeader(&e)); err != nil {
 		return err
 	}
-	a.entries = append(a.entries, e)
-	return nil
+	return a.list.add(&e)
 }
 
 const tarBlock = 512

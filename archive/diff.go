@@ -4,19 +4,21 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"os"
 	"path/filepath"
 	"sort"
-	"time"
 
 	"golang.org/x/sys/unix"
 )
 
 // Diff compares two snapshots: what was added, removed and changed from a
 // to b (for instance what an update changed between the pre-update snapshot
-// and a later one).
+// and a later one). Both entry lists are read as streams, side by side
+// (they are in the same order): memory grows with the differences only.
 func (s *Store) Diff(ctx context.Context, a, b string) (*DiffReport, error) {
 	ma, err := s.Show(a)
 	if err != nil {
@@ -26,7 +28,17 @@ func (s *Store) Diff(ctx context.Context, a, b string) (*DiffReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	return diffEntries(a, b, ma.Entries, mb.Entries), nil
+	sa, err := openEntries(filepath.Join(s.dir, a), ma)
+	if err != nil {
+		return nil, err
+	}
+	defer sa.Close()
+	sb, err := openEntries(filepath.Join(s.dir, b), mb)
+	if err != nil {
+		return nil, err
+	}
+	defer sb.Close()
+	return diffStreams(ctx, a, b, sa.next, sb.next)
 }
 
 // DiffLive compares a snapshot with the tree at root as it is now (which
@@ -45,78 +57,125 @@ func (s *Store) DiffLive(ctx context.Context, id, root string) (*DiffReport, err
 	for _, p := range m.Exclude {
 		exclude[p] = true
 	}
-	live, err := liveEntries(ctx, root, exclude)
+	src, err := openEntries(filepath.Join(s.dir, id), m)
 	if err != nil {
 		return nil, err
 	}
-	return diffEntries(id, "live:"+root, m.Entries, live), nil
-}
-
-// liveEntries describes a tree as a manifest would, without archiving it.
-func liveEntries(ctx context.Context, root string, exclude map[string]bool) ([]Entry, error) {
-	var out []Entry
-	h := sha256.New()
-	buf := make([]byte, 1<<20)
-	err := walkTree(ctx, root, exclude, func(n *node) error {
-		if n.listErr != nil {
-			return n.listErr
-		}
-		sec, nsec := mtimeOf(&n.st)
-		e := Entry{Path: n.rel, Mode: Mode(n.st.Mode & 0o7777), MTime: time.Unix(sec, nsec).UTC(), UID: int(n.st.Uid), GID: int(n.st.Gid)}
-		switch n.kind() {
-		case unix.S_IFDIR:
-			e.Type = TypeDir
-		case unix.S_IFLNK:
-			e.Type, e.Link = TypeSymlink, n.link
-		case unix.S_IFREG:
-			f, err := os.Open(n.abs)
-			if err != nil {
-				return err
-			}
-			h.Reset()
-			size, err := io.CopyBuffer(h, f, buf)
-			f.Close()
-			if err != nil {
-				return fmt.Errorf("reading %s: %w", n.abs, err)
-			}
-			e.Type, e.Size, e.Hash = TypeFile, size, hex.EncodeToString(h.Sum(nil))
-		default:
-			e.Type = "special"
-		}
-		out = append(out, e)
-		return nil
-	})
-	return out, err
-}
-
-func diffEntries(a, b string, ea, eb []Entry) *DiffReport {
-	rep := &DiffReport{A: a, B: b, Added: []Change{}, Removed: []Change{}, Changed: []Change{}}
-	old := make(map[string]*Entry, len(ea))
-	for i := range ea {
-		old[ea[i].Path] = &ea[i]
-	}
-	seen := make(map[string]bool, len(eb))
-	for i := range eb {
-		n := &eb[i]
-		seen[n.Path] = true
-		o, ok := old[n.Path]
+	defer src.Close()
+	next, stop := iter.Pull2(liveEntries(ctx, root, exclude))
+	defer stop()
+	live := func() (*Entry, error) {
+		e, err, ok := next()
 		if !ok {
-			rep.Added = append(rep.Added, Change{Path: n.Path, Type: contentType(n.Type)})
-			continue
+			return nil, io.EOF
 		}
-		if what := entryChanges(o, n); len(what) > 0 {
-			rep.Changed = append(rep.Changed, Change{Path: n.Path, Type: contentType(n.Type), What: what})
+		return e, err
+	}
+	return diffStreams(ctx, id, "live:"+root, src.next, live)
+}
+
+// liveEntries describes a tree as a manifest would, without archiving it,
+// in the walk's order.
+func liveEntries(ctx context.Context, root string, exclude map[string]bool) iter.Seq2[*Entry, error] {
+	return func(yield func(*Entry, error) bool) {
+		h := sha256.New()
+		buf := make([]byte, 1<<20)
+		stopped := false
+		err := walkTree(ctx, root, exclude, func(n *node) error {
+			if n.listErr != nil {
+				return n.listErr
+			}
+			e := entryOf(n)
+			switch n.kind() {
+			case unix.S_IFDIR:
+				e.Type = TypeDir
+			case unix.S_IFLNK:
+				e.Type, e.Link = TypeSymlink, n.link
+			case unix.S_IFREG:
+				f, err := os.Open(n.abs)
+				if err != nil {
+					return err
+				}
+				h.Reset()
+				size, err := io.CopyBuffer(h, f, buf)
+				f.Close()
+				if err != nil {
+					return fmt.Errorf("reading %s: %w", n.abs, err)
+				}
+				e.Type, e.Size, e.Hash = TypeFile, size, hex.EncodeToString(h.Sum(nil))
+			default:
+				e.Type = "special"
+			}
+			if !yield(&e, nil) {
+				stopped = true
+				return errStopWalk
+			}
+			return nil
+		})
+		if err != nil && !stopped {
+			yield(nil, err)
 		}
 	}
-	for i := range ea {
-		if !seen[ea[i].Path] {
-			rep.Removed = append(rep.Removed, Change{Path: ea[i].Path, Type: contentType(ea[i].Type)})
+}
+
+var errStopWalk = errors.New("stop")
+
+// diffStreams merges two entry streams in the walk's order.
+func diffStreams(ctx context.Context, a, b string, nextA, nextB func() (*Entry, error)) (*DiffReport, error) {
+	rep := &DiffReport{A: a, B: b, Added: []Change{}, Removed: []Change{}, Changed: []Change{}}
+	read := func(next func() (*Entry, error)) (*Entry, error) {
+		e, err := next()
+		if err == io.EOF {
+			return nil, nil
+		}
+		return e, err
+	}
+	ea, err := read(nextA)
+	if err != nil {
+		return nil, err
+	}
+	eb, err := read(nextB)
+	if err != nil {
+		return nil, err
+	}
+	for ea != nil || eb != nil {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		c := 0
+		switch {
+		case ea == nil:
+			c = 1
+		case eb == nil:
+			c = -1
+		default:
+			c = comparePaths(ea.Path, eb.Path)
+		}
+		switch {
+		case c < 0:
+			rep.Removed = append(rep.Removed, Change{Path: ea.Path, Type: contentType(ea.Type)})
+		case c > 0:
+			rep.Added = append(rep.Added, Change{Path: eb.Path, Type: contentType(eb.Type)})
+		default:
+			if what := entryChanges(ea, eb); len(what) > 0 {
+				rep.Changed = append(rep.Changed, Change{Path: eb.Path, Type: contentType(eb.Type), What: what})
+			}
+		}
+		if c <= 0 {
+			if ea, err = read(nextA); err != nil {
+				return nil, err
+			}
+		}
+		if c >= 0 {
+			if eb, err = read(nextB); err != nil {
+				return nil, err
+			}
 		}
 	}
 	for _, l := range [][]Change{rep.Added, rep.Removed, rep.Changed} {
 		sort.Slice(l, func(i, j int) bool { return l[i].Path < l[j].Path })
 	}
-	return rep
+	return rep, nil
 }
 
 // contentType folds hard links into files: which name of an inode came

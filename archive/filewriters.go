@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"io"
+	"math"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -17,12 +18,14 @@ const (
 	writeBufs    = 32 // 8 MiB in flight at most
 	// fileWorkers: one writer beside the tar reader and the decoder. Two
 	// were measured slower on two cores (more CPU in total, the file
-	// system serialising creations in the same directories anyway).
+	// system serialising creations in the same directories anyway). It
+	// must stay one: directories are finished in the order handed over.
 	fileWorkers = 1
 )
 
 // fileJob is one regular file for a worker: its content arrives in order
-// on data, which is closed after the last piece.
+// on data, which is closed after the last piece. A job without data
+// finishes a directory (owner, mode, time) after everything in it.
 type fileJob struct {
 	index int
 	path  string
@@ -30,12 +33,12 @@ type fileJob struct {
 	data  chan []byte
 }
 
-// fileWriters creates, writes, hashes and finishes restored files on
-// goroutines of their own (fileWorkers), while the caller reads the tar
-// stream. Files are independent
-// (each has its own hash); the caller creates directories before it hands
-// over anything inside them and waits (wait) before a hard link to a file
-// that may still be in flight.
+// fileWriters creates, writes, hashes and finishes restored files on a
+// goroutine of its own, while the caller reads the tar stream. Files are
+// independent (each has its own hash); the caller creates directories
+// before it hands over anything inside them, hands over a directory's
+// finish after everything in it (the one worker keeps the order), and
+// waits (wait) before a hard link to a file that may still be in flight.
 type fileWriters struct {
 	staging string
 	id      string
@@ -107,10 +110,26 @@ func (w *fileWriters) write(i int, p string, e *Entry, st *stream, prog *progres
 	}
 }
 
+// finishDir hands over a directory's owner, mode and time, to be set after
+// the files handed over before it.
+func (w *fileWriters) finishDir(p string, e *Entry) {
+	w.pending.Add(1)
+	w.jobs <- &fileJob{index: -1, path: p, e: e}
+}
+
 func (w *fileWriters) work() {
 	defer w.workers.Done()
 	h := sha256.New()
 	for job := range w.jobs {
+		if job.data == nil {
+			if !w.bad.Load() {
+				if err := w.finishDirNow(job.path, job.e); err != nil {
+					w.fail(math.MaxInt, err)
+				}
+			}
+			w.pending.Done()
+			continue
+		}
 		if w.bad.Load() {
 			for b := range job.data {
 				w.free <- b[:cap(b)]
@@ -177,6 +196,18 @@ func (w *fileWriters) writeOne(job *fileJob, h interface {
 		return &os.PathError{Op: "close", Path: p, Err: cerr}
 	}
 	return nil
+}
+
+func (w *fileWriters) finishDirNow(p string, e *Entry) error {
+	if w.chown {
+		if err := unix.Lchown(p, e.UID, e.GID); err != nil {
+			return &os.PathError{Op: "chown", Path: p, Err: err}
+		}
+	}
+	if err := unix.Chmod(p, uint32(e.Mode)); err != nil {
+		return &os.PathError{Op: "chmod", Path: p, Err: err}
+	}
+	return setMTime(p, e)
 }
 
 func writeAll(fd int, b []byte) error {

@@ -34,12 +34,12 @@ func TestMain(m *testing.M) {
 
 func helperMain(mode string) int {
 	if mode == "scan" {
-		_, _, problems, err := scan(context.Background(), os.Getenv("CG_ROOT"), nil)
+		w, err := walkInto(context.Background(), os.Getenv("CG_ROOT"), nil, nil)
 		if err != nil {
 			fmt.Println("error:", err)
 			return 1
 		}
-		out, _ := json.Marshal(problems)
+		out, _ := json.Marshal(w.problems)
 		fmt.Println(string(out))
 		return 0
 	}

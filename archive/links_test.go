@@ -57,7 +57,7 @@ func TestLinksAreStoredAsLinks(t *testing.T) {
 			m := createSnap(t, s, root, CreateOptions{Compression: comp})
 
 			links := map[string]string{}
-			for _, e := range m.Entries {
+			for _, e := range entriesOf(t, s, m.ID) {
 				assert.False(t, strings.HasPrefix(e.Path, "repository/logs/"), "a link is never followed: %s", e.Path)
 				if e.Type == TypeSymlink {
 					links[e.Path] = e.Link
@@ -149,7 +149,7 @@ func TestCraftedEscapingLinksRestoreAsLinks(t *testing.T) {
 	require.NoError(t, os.MkdirAll(outside, 0o755))
 	require.NoError(t, os.WriteFile(filepath.Join(outside, "victim"), []byte("precious"), 0o644))
 	before := describe(t, outside)
-	m := craft(t, s, "20240101T000000Z-links", []craftEntry{
+	m, entries := craft(t, s, "20240101T000000Z-links", []craftEntry{
 		root, link("a", "."), link("abs", outside), link("b", "a/../outside"), link("up", "../outside"), link("victim", outside+"/victim"),
 	})
 	_, err := s.Verify(context.Background(), m.ID, nil)
@@ -157,7 +157,7 @@ func TestCraftedEscapingLinksRestoreAsLinks(t *testing.T) {
 	target := filepath.Join(base, "pack")
 	_, err = s.Restore(context.Background(), m.ID, target, RestoreOptions{})
 	require.NoError(t, err)
-	for _, e := range m.Entries[1:] {
+	for _, e := range entries[1:] {
 		l, err := os.Readlink(filepath.Join(target, e.Path))
 		require.NoError(t, err)
 		assert.Equal(t, e.Link, l)
@@ -245,9 +245,9 @@ func TestCreateListsUnreadableEntries(t *testing.T) {
 		require.NoError(t, err, "%s", out)
 		require.NoError(t, json.Unmarshal(out, &problems), "%s", out)
 	} else {
-		_, _, p, err := scan(context.Background(), root, nil)
+		w, err := walkInto(context.Background(), root, nil, nil)
 		require.NoError(t, err)
-		problems = p
+		problems = w.problems
 	}
 	assert.Equal(t, []Unstorable{
 		{"a/locked", "directory cannot be listed: permission denied"},

@@ -2,7 +2,6 @@ package archive
 
 import (
 	"path"
-	"strconv"
 	"strings"
 )
 
@@ -64,7 +63,3 @@ type UsageError struct {
 }
 
 func (e *UsageError) Error() string { return e.What + " " + quote(e.Value) + ": " + e.Why }
-
-// quote quotes a name for a message: control bytes, NULs and bytes that are
-// not UTF-8 are escaped, never printed raw.
-func quote(s string) string { return strconv.Quote(s) }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -44,14 +45,13 @@ func (s *Store) Restore(ctx context.Context, id, target string, o RestoreOptions
 	if err != nil {
 		return nil, err
 	}
-	if err := validateManifest(m); err != nil {
-		return nil, err
-	}
 	target, err = filepath.Abs(target)
 	if err != nil {
 		return nil, err
 	}
-	pl, err := planRestore(m, target, o)
+	// The plan reads the whole entry list (checking it) before the target
+	// or its parent is touched.
+	pl, err := planRestore(filepath.Join(s.dir, id), m, target, o)
 	if err != nil {
 		return nil, err
 	}
@@ -88,7 +88,7 @@ func (s *Store) Restore(ctx context.Context, id, target string, o RestoreOptions
 	}
 	ex := &extractor{staging: staging, chown: os.Geteuid() == 0}
 	rep := &RestoreReport{ID: id, Target: target, Paths: pl.paths, Kept: pl.kept}
-	if err := ex.run(ctx, s, m, pl.selected, pl.scaffold, newProgress("restore", o.Progress, pl.needFileBytes, pl.needFiles)); err != nil {
+	if err := ex.run(ctx, filepath.Join(s.dir, id), m, pl, newProgress("restore", o.Progress, pl.needFileBytes, pl.needFiles)); err != nil {
 		return nil, err
 	}
 	rep.Entries, rep.Bytes = ex.entries, ex.bytes
@@ -132,17 +132,50 @@ func (s *Store) Restore(ctx context.Context, id, target string, o RestoreOptions
 type restorePlan struct {
 	parent        string
 	targetExists  bool
-	paths         []string // subset restore
-	kept          []string // kept live paths that exist
-	selected      []bool   // per manifest entry
-	scaffold      []bool   // directories unpacked only to hold a selected path below them
+	paths         []string        // subset restore
+	kept          []string        // kept live paths that exist
+	extras        map[string]bool // subset: first names of hard links in the paths, unpacked too
+	scaffold      map[string]bool // subset: directories unpacked only to hold a selected path below them
 	needBytes     int64
 	needFileBytes int64
 	needFiles     int
 	liveIno       map[string]uint64
 }
 
-func planRestore(m *Manifest, target string, o RestoreOptions) (*restorePlan, error) {
+// selected says whether the entry at p is unpacked, and whether only as a
+// scaffold directory (kept at its working mode: the swap renames below it,
+// and it becomes the displaced tree).
+func (pl *restorePlan) selected(p string) (sel, scaffold bool) {
+	if len(pl.paths) == 0 {
+		return !underAny(p, pl.kept), false
+	}
+	switch {
+	case underAny(p, pl.paths), pl.extras[p]:
+		return true, false
+	case pl.scaffold[p]:
+		return true, true
+	}
+	return false, false
+}
+
+func underAny(p string, list []string) bool {
+	return slices.ContainsFunc(list, func(q string) bool { return under(p, q) })
+}
+
+// keepCandidate is a path a whole restore would keep live.
+type keepCandidate struct {
+	path    string
+	carried bool // from the manifest's excludes (else the caller's Keep)
+	ino     uint64
+	bytes   int64  // what the snapshot holds below it
+	blocker *Entry // a non-directory the snapshot holds above it
+	dropped bool
+}
+
+// planRestore decides what to unpack, from the live tree and one pass over
+// the entry list (which is checked as it is read): memory grows with the
+// number of paths asked for and kept, not with the snapshot.
+func planRestore(dir string, m *Manifest, target string, o RestoreOptions) (*restorePlan, error) {
 	paths, err := cleanRelList("restore path", o.Paths)
 	if err != nil {
 		return nil, err
@@ -154,7 +187,8 @@ func planRestore(m *Manifest, target string, o RestoreOptions) (*restorePlan, er
 	if len(paths) > 0 && len(keep) > 0 {
 		return nil, &UsageError{What: "kept path", Value: keep[0], Why: "keeping live paths applies to a full restore only, not together with restore paths"}
 	}
-	pl := &restorePlan{parent: filepath.Dir(target), paths: dropNested(paths), liveIno: map[string]uint64{}}
+	pl := &restorePlan{parent: filepath.Dir(target), paths: dropNested(paths), liveIno: map[string]uint64{},
+		extras: map[string]bool{}, scaffold: map[string]bool{}}
 	var pst unix.Stat_t
 	if err := unix.Stat(pl.parent, &pst); err != nil {
 		return nil, fmt.Errorf("restore target's parent %s: %w", pl.parent, err)
@@ -173,7 +207,10 @@ func planRestore(m *Manifest, target string, o RestoreOptions) (*restorePlan, er
 	default:
 		return nil, fmt.Errorf("restore target %s: %w", target, err)
 	}
-	carried := map[string]bool{} // keeps that come from the manifest's excludes
+	var cands []*keepCandidate
+	for _, k := range keep {
+		cands = append(cands, &keepCandidate{path: k})
+	}
 	if len(pl.paths) == 0 && pl.targetExists && len(m.Exclude) > 0 {
 		// Paths left out of the snapshot when it was made are not the
 		// snapshot's to replace: a whole-tree restore carries the live ones
@@ -187,75 +224,117 @@ func planRestore(m *Manifest, target string, o RestoreOptions) (*restorePlan, er
 		}
 		for _, x := range excl {
 			if !slices.Contains(keep, x) {
-				keep = append(keep, x)
-				carried[x] = true
+				cands = append(cands, &keepCandidate{path: x, carried: true})
 			}
 		}
 	}
 	if pl.targetExists && tst.Dev != pst.Dev && len(pl.paths) == 0 {
 		return nil, fmt.Errorf("restore target %s is a mount point: a whole-tree restore swaps it with a sibling by rename, which cannot cross file systems; restore with --paths, or unmount and restore into the parent's file system", target)
 	}
-
-	index := make(map[string]int, len(m.Entries))
-	for i, e := range m.Entries {
-		index[e.Path] = i
-	}
-	sel := make([]bool, len(m.Entries))
-	scaffold := make([]bool, len(m.Entries))
-	markAncestors := func(p string) {
-		for a := parentOf(p); ; a = parentOf(a) {
-			if !sel[index[a]] {
-				scaffold[index[a]] = true
-			}
-			sel[index[a]] = true
-			if a == "." {
-				return
-			}
-		}
-	}
+	// Kept paths first on the live side: only those that exist are kept.
+	var live []*keepCandidate
 	if len(pl.paths) == 0 {
-		for _, k := range keep {
-			// An excluded path below a link (repository/logs/audit under
-			// repository/logs -> /var/log/wso2am) was never in the tree: the
-			// walk does not follow links. Carrying it over would move
-			// something through a link; the snapshot's own link, restored as
-			// it is, already covers it.
-			if carried[k] && !snapshotParentsAreDirs(m, index, k) {
-				continue
-			}
-			switch _, state := liveParents(target, k); {
+		for _, c := range cands {
+			switch _, state := liveParents(target, c.path); {
 			case state == parentMissing:
 				continue // absent live: the snapshot's copy, if any, is restored
-			case state == parentNotDir && carried[k]:
+			case state == parentNotDir && c.carried:
+				// An excluded path below a link (repository/logs/audit
+				// under repository/logs -> /var/log/wso2am) was never in
+				// the tree: the walk does not follow links. Carrying it
+				// over would move something through a link.
 				continue
 			case state == parentNotDir:
-				if err := checkLiveParents(target, k); err != nil {
+				if err := checkLiveParents(target, c.path); err != nil {
 					return nil, err
 				}
 			}
 			var st unix.Stat_t
-			if err := unix.Lstat(filepath.Join(target, k), &st); err != nil {
-				continue // absent live: the snapshot's copy, if any, is restored
+			if err := unix.Lstat(filepath.Join(target, c.path), &st); err != nil {
+				continue
 			}
-			for a := parentOf(k); a != "."; a = parentOf(a) {
-				if i, ok := index[a]; ok && m.Entries[i].Type != TypeDir {
-					return nil, fmt.Errorf("cannot keep %s: %s is a %s in the snapshot, not a directory", quote(k), quote(a), m.Entries[i].Type)
+			c.ino = st.Ino
+			live = append(live, c)
+		}
+	}
+
+	// One pass over the entries.
+	src, err := openEntries(dir, m)
+	if err != nil {
+		return nil, err
+	}
+	defer src.Close()
+	type hardlink struct{ path, link string }
+	var intoKept []hardlink // hard links whose first name lies in a kept path
+	found := map[string]bool{}
+	var subsetBytes int64
+	var subsetFiles int
+	for {
+		e, err := src.next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		cost := int64(4096)
+		if e.Type == TypeFile {
+			cost += e.Size
+		}
+		if len(pl.paths) > 0 {
+			if slices.Contains(pl.paths, e.Path) {
+				found[e.Path] = true
+			}
+			if !underAny(e.Path, pl.paths) {
+				continue
+			}
+			subsetBytes += cost
+			if e.Type == TypeFile || e.Type == TypeHardlink {
+				subsetFiles++
+				if e.Type == TypeFile {
+					pl.needFileBytes += e.Size
 				}
 			}
-			pl.kept = append(pl.kept, k)
-			pl.liveIno[k] = st.Ino
+			// A hard link whose first name lies outside the subset needs
+			// that file's content: unpack it too (it stays in the staging
+			// area).
+			if e.Type == TypeHardlink && !underAny(e.Link, pl.paths) && !pl.extras[e.Link] {
+				pl.extras[e.Link] = true
+				subsetBytes += 4096 + e.Size
+				pl.needFileBytes += e.Size
+			}
+			continue
 		}
-		for i, e := range m.Entries {
-			sel[i] = !slices.ContainsFunc(pl.kept, func(k string) bool { return under(e.Path, k) })
-			if sel[i] && e.Type == TypeHardlink && slices.ContainsFunc(pl.kept, func(k string) bool { return under(e.Link, k) }) {
-				return nil, fmt.Errorf("cannot keep the live %s: the snapshot's %s is a hard link to %s inside it", e.Link, e.Path, e.Link)
+		inKept := false
+		for _, c := range live {
+			if under(e.Path, c.path) {
+				c.bytes += cost
+				inKept = true
+			} else if e.Type != TypeDir && c.blocker == nil && under(c.path, e.Path) {
+				c.blocker = e
+			}
+			if e.Type == TypeHardlink && under(e.Link, c.path) && !under(e.Path, c.path) {
+				intoKept = append(intoKept, hardlink{e.Path, e.Link})
 			}
 		}
-	} else {
+		if !inKept {
+			pl.needBytes += cost
+			if e.Type == TypeFile || e.Type == TypeHardlink {
+				pl.needFiles++
+				if e.Type == TypeFile {
+					pl.needFileBytes += e.Size
+				}
+			}
+		}
+	}
+
+	if len(pl.paths) > 0 {
 		for _, p := range pl.paths {
-			if _, ok := index[p]; !ok {
+			if !found[p] {
 				return nil, &UsageError{What: "restore path", Value: p, Why: "not in snapshot " + m.ID}
 			}
+		}
+		for _, p := range pl.paths {
 			if err := checkLiveParents(target, p); err != nil {
 				return nil, err
 			}
@@ -263,36 +342,48 @@ func planRestore(m *Manifest, target string, o RestoreOptions) (*restorePlan, er
 			if err := unix.Lstat(filepath.Join(target, p), &st); err == nil {
 				pl.liveIno[p] = st.Ino
 			}
-			markAncestors(p)
 		}
-		for i, e := range m.Entries {
-			if slices.ContainsFunc(pl.paths, func(p string) bool { return under(e.Path, p) }) {
-				sel[i], scaffold[i] = true, false
+		for p := range pl.extras {
+			if underAny(p, pl.paths) {
+				delete(pl.extras, p)
 			}
 		}
-		// A hard link whose first name lies outside the subset needs that
-		// file's content: unpack it too (it stays in the staging area).
-		for i, e := range m.Entries {
-			if sel[i] && e.Type == TypeHardlink && !sel[index[e.Link]] {
-				sel[index[e.Link]] = true
-				markAncestors(e.Link)
+		for _, p := range append(slices.Clone(pl.paths), slices.Collect(maps.Keys(pl.extras))...) {
+			for a := parentOf(p); ; a = parentOf(a) {
+				if !underAny(a, pl.paths) {
+					pl.scaffold[a] = true
+				}
+				if a == "." {
+					break
+				}
 			}
 		}
+		pl.needBytes, pl.needFiles = subsetBytes+int64(len(pl.scaffold))*4096, subsetFiles+len(pl.extras)
+		return pl, nil
 	}
-	for i, e := range m.Entries {
-		if !sel[i] {
-			continue
+	for _, c := range live {
+		if c.blocker != nil {
+			if c.carried {
+				// The snapshot holds a link (or a file) above the excluded
+				// path: restored as it is, it covers the path.
+				c.dropped = true
+				pl.needBytes += c.bytes
+				continue
+			}
+			return nil, fmt.Errorf("cannot keep %s: %s is a %s in the snapshot, not a directory", quote(c.path), quote(c.blocker.Path), c.blocker.Type)
 		}
-		pl.needBytes += 4096
-		if e.Type == TypeFile {
-			pl.needBytes += e.Size
-			pl.needFileBytes += e.Size
-		}
-		if e.Type == TypeFile || e.Type == TypeHardlink {
-			pl.needFiles++
+		pl.kept = append(pl.kept, c.path)
+		pl.liveIno[c.path] = c.ino
+	}
+	// A kept path inside another kept path moves with it.
+	pl.kept = slices.DeleteFunc(pl.kept, func(k string) bool {
+		return slices.ContainsFunc(pl.kept, func(q string) bool { return q != k && under(k, q) })
+	})
+	for _, h := range intoKept {
+		if !underAny(h.path, pl.kept) && underAny(h.link, pl.kept) {
+			return nil, fmt.Errorf("cannot keep the live %s: the snapshot's %s is a hard link to %s inside it", quote(h.link), quote(h.path), quote(h.link))
 		}
 	}
-	pl.selected, pl.scaffold = sel, scaffold
 	return pl, nil
 }
 
@@ -331,17 +422,6 @@ func liveParents(target, p string) (string, int) {
 		}
 	}
 	return "", parentsOK
-}
-
-// snapshotParentsAreDirs reports whether every parent of p that the
-// snapshot holds is a directory there.
-func snapshotParentsAreDirs(m *Manifest, index map[string]int, p string) bool {
-	for a := parentOf(p); a != "."; a = parentOf(a) {
-		if i, ok := index[a]; ok && m.Entries[i].Type != TypeDir {
-			return false
-		}
-	}
-	return true
 }
 
 // dropNested removes paths that lie below another path of the list.
@@ -416,8 +496,8 @@ type extractor struct {
 	bytes   int64
 }
 
-func (x *extractor) run(ctx context.Context, s *Store, m *Manifest, sel, scaffold []bool, prog *progress) (err error) {
-	st, err := openStream(filepath.Join(s.dir, m.ID), m)
+func (x *extractor) run(ctx context.Context, dir string, m *Manifest, pl *restorePlan, prog *progress) (err error) {
+	st, err := openStream(dir, m)
 	if err != nil {
 		return err
 	}
@@ -434,7 +514,29 @@ func (x *extractor) run(ctx context.Context, s *Store, m *Manifest, sel, scaffol
 			err = werr
 		}
 	}()
-	var dirs []*Entry
+	// The directories being filled, outermost first. Entries come depth
+	// first, so a directory is complete when an entry outside it arrives:
+	// its mode and time are then set by the writer, after every file in it
+	// (a read-only directory must not be read-only while it is filled, and
+	// its contents change its mtime). Memory: the tree's depth.
+	type openDir struct {
+		e        *Entry
+		path     string
+		scaffold bool
+	}
+	var open []openDir
+	closeDirs := func(p string) {
+		for len(open) > 0 {
+			top := open[len(open)-1]
+			if p != "" && under(p, top.e.Path) {
+				return
+			}
+			open = open[:len(open)-1]
+			if !top.scaffold {
+				fw.finishDir(top.path, top.e)
+			}
+		}
+	}
 	for i := 0; ; i++ {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -449,9 +551,11 @@ func (x *extractor) run(ctx context.Context, s *Store, m *Manifest, sel, scaffol
 		if err != nil {
 			return err
 		}
-		if !sel[i] {
+		sel, scaffold := pl.selected(e.Path)
+		if !sel {
 			continue // its bytes are skipped; the stream checksum still covers them
 		}
+		closeDirs(e.Path)
 		x.entries++
 		p := x.staging
 		if e.Path != "." {
@@ -464,11 +568,7 @@ func (x *extractor) run(ctx context.Context, s *Store, m *Manifest, sel, scaffol
 					return &os.PathError{Op: "mkdir", Path: p, Err: err}
 				}
 			}
-			if !scaffold[i] {
-				// A scaffold directory keeps its working mode: the swap
-				// renames below it, and it becomes the displaced tree.
-				dirs = append(dirs, e)
-			}
+			open = append(open, openDir{e: e, path: p, scaffold: scaffold})
 		case TypeFile:
 			n, err := fw.write(i, p, e, st, prog)
 			x.bytes += n
@@ -492,17 +592,10 @@ func (x *extractor) run(ctx context.Context, s *Store, m *Manifest, sel, scaffol
 			prog.add(0, 1)
 		}
 	}
+	closeDirs("")
 	fw.wait()
 	if fw.failed() {
 		return nil
-	}
-	// Directories last, deepest first: their contents changed their mtimes,
-	// and a read-only directory must not be read-only while it is filled.
-	for _, e := range slices.Backward(dirs) {
-		p := filepath.Join(x.staging, e.Path)
-		if err := x.finishMeta(p, e, true); err != nil {
-			return err
-		}
 	}
 	prog.finish()
 	return nil

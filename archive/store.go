@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -30,8 +31,10 @@ const (
 
 // Store is a directory of snapshots:
 //
-//	<dir>/<id>/data.tar.zst   the archive (data.tar.gz with gzip)
-//	<dir>/<id>/manifest.json  written last: its presence marks the snapshot complete
+//	<dir>/<id>/data.tar.zst       the archive (data.tar.gz with gzip)
+//	<dir>/<id>/entries.jsonl.zst  the entry list, in archive order (see manifest.go)
+//	<dir>/<id>/attachments/       named extra files (see Attachment)
+//	<dir>/<id>/manifest.json      written last: its presence marks the snapshot complete
 //	<dir>/<id>/verified.json  the outcome of the last Verify
 //	<dir>/.tmp-<id>/          a snapshot being created; never listed, removed once stale
 //	<dir>/../restore.json     the in-flight restore record (see Restore, Recover)
@@ -112,7 +115,7 @@ func (s *Store) List() ([]Info, error) {
 		if !e.IsDir() || strings.HasPrefix(name, ".") {
 			continue
 		}
-		m, err := s.readManifest(name, false)
+		m, err := s.readManifest(name)
 		if err != nil {
 			info := Info{ID: name, Incomplete: true, Problem: err.Error()}
 			if t, ok := timeFromID(name); ok {
@@ -123,7 +126,7 @@ func (s *Store) List() ([]Info, error) {
 		}
 		info := Info{
 			ID: m.ID, Created: m.Created, Reason: m.Reason, Meta: m.Meta, Compression: m.Compression,
-			ArchiveSize: m.ArchiveSize, Bytes: m.Bytes, Files: m.Files, Entries: len(m.Entries),
+			ArchiveSize: m.ArchiveSize, Bytes: m.Bytes, Files: m.Files, Entries: m.Entries,
 		}
 		if vr, err := s.readVerified(name); err == nil {
 			info.Verified = vr
@@ -141,7 +144,7 @@ func (s *Store) List() ([]Info, error) {
 
 // Show returns a complete snapshot's manifest.
 func (s *Store) Show(id string) (*Manifest, error) {
-	return s.readManifest(id, true)
+	return s.readManifest(id)
 }
 
 // LastVerified returns the outcome of the snapshot's last Verify, or nil.
@@ -156,7 +159,7 @@ func (s *Store) LastVerified(id string) (*VerifyRecord, error) {
 	return vr, err
 }
 
-func (s *Store) readManifest(id string, full bool) (*Manifest, error) {
+func (s *Store) readManifest(id string) (*Manifest, error) {
 	if err := checkID(id); err != nil {
 		return nil, err
 	}
@@ -164,66 +167,56 @@ func (s *Store) readManifest(id string, full bool) (*Manifest, error) {
 	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
 		return nil, &NotFoundError{ID: id}
 	}
-	f, err := os.Open(filepath.Join(dir, manifestName))
+	p := filepath.Join(dir, manifestName)
+	m, err := readManifestFile(p)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, &IncompleteError{ID: id, Reason: "no manifest.json (the snapshot was never completed)"}
 	}
-	if err != nil {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
 		return nil, fmt.Errorf("reading snapshot %s: %w", id, err)
 	}
-	defer f.Close()
-	var m Manifest
-	if full {
-		err = json.NewDecoder(f).Decode(&m)
-	} else {
-		// List needs only the summary; skipping the entries saves allocations.
-		var head struct {
-			Manifest
-			Entries json.RawMessage `json:"entries"`
-		}
-		err = json.NewDecoder(f).Decode(&head)
-		m = head.Manifest
-		m.Entries = make([]Entry, countEntries(head.Entries))
-	}
 	if err != nil {
-		return nil, &CorruptError{ID: id, Field: "manifest", Err: fmt.Errorf("%s: %w", filepath.Join(dir, manifestName), err)}
+		return nil, &CorruptError{ID: id, Field: "manifest", Err: fmt.Errorf("%s: %w", p, err)}
 	}
 	if m.SchemaVersion > ManifestSchema {
 		return nil, fmt.Errorf("snapshot %s: manifest schema %d is newer than this carbonguard knows (%d); use a newer carbonguard", id, m.SchemaVersion, ManifestSchema)
 	}
+	if m.SchemaVersion < schemaV1 {
+		return nil, &CorruptError{ID: id, Field: "manifest schema", Expected: "1 or 2", Got: strconv.Itoa(m.SchemaVersion)}
+	}
 	if m.ID != id {
 		return nil, &CorruptError{ID: id, Field: "manifest id", Expected: id, Got: m.ID}
 	}
-	return &m, nil
+	return m, nil
 }
 
-// countEntries counts the objects of a JSON array without decoding them.
-func countEntries(raw json.RawMessage) int {
-	n, depth, inStr, esc := 0, 0, false, false
-	for _, c := range raw {
-		switch {
-		case esc:
-			esc = false
-		case inStr:
-			if c == '\\' {
-				esc = true
-			} else if c == '"' {
-				inStr = false
-			}
-		case c == '"':
-			inStr = true
-		case c == '{':
-			if depth == 1 {
-				n++
-			}
-			depth++
-		case c == '[':
-			depth++
-		case c == '}' || c == ']':
-			depth--
+// Entries calls fn with each entry of a complete snapshot, in archive
+// order, reading the entry list as a stream. Entries are checked as they
+// are read (a corrupt list ends with a *CorruptError); fn's error stops
+// the iteration and is returned.
+func (s *Store) Entries(id string, fn func(*Entry) error) error {
+	m, err := s.Show(id)
+	if err != nil {
+		return err
+	}
+	src, err := openEntries(filepath.Join(s.dir, id), m)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	for {
+		e, err := src.next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := fn(e); err != nil {
+			return err
 		}
 	}
-	return n
 }
 
 func (s *Store) readVerified(id string) (*VerifyRecord, error) {

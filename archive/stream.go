@@ -12,78 +12,23 @@ import (
 	"strings"
 )
 
-// validateManifest checks a manifest before any of its archive is read:
-// every path clean and relative, no duplicates, the root first, every parent
-// a directory listed earlier (so nothing is ever written through a
-// symlink), hard links pointing at an earlier regular file, and only known
-// types. Symlinks may point anywhere: they are restored as the links they
-// are. Since the archive must then match the manifest entry by entry, the
-// archive is held to the same rules.
-func validateManifest(m *Manifest) error {
-	corrupt := func(path, why string) error {
-		return &CorruptError{ID: m.ID, Path: path, Field: "manifest", Err: errors.New(why)}
-	}
-	unsafe := func(u *UnsafeEntryError) error {
-		return &CorruptError{ID: m.ID, Path: u.Path, Field: "unsafe", Err: u}
-	}
-	if len(m.Entries) == 0 || m.Entries[0].Path != "." || m.Entries[0].Type != TypeDir {
-		return corrupt("", "the first entry must be the root directory \".\"")
-	}
-	kinds := make(map[string]string, len(m.Entries))
-	for i := range m.Entries {
-		e := &m.Entries[i]
-		if u := checkRel(e.Path); u != nil {
-			return unsafe(u)
-		}
-		if _, dup := kinds[e.Path]; dup {
-			return corrupt(e.Path, "listed twice")
-		}
-		if e.Path != "." && kinds[parentOf(e.Path)] != TypeDir {
-			return unsafe(&UnsafeEntryError{Path: e.Path, Reason: "its parent " + quote(parentOf(e.Path)) + " is not a directory listed before it (a write through a symlink?)"})
-		}
-		if e.Mode > 0o7777 {
-			return corrupt(e.Path, "mode out of range")
-		}
-		switch e.Type {
-		case TypeDir:
-		case TypeFile:
-			if e.Size < 0 || len(e.Hash) != 64 {
-				return corrupt(e.Path, "a file needs a size and a SHA-256")
-			}
-		case TypeSymlink:
-			if e.Link == "" {
-				return corrupt(e.Path, "symlink without a target")
-			}
-		case TypeHardlink:
-			if u := checkRel(e.Link); u != nil || e.Link == "." {
-				return unsafe(&UnsafeEntryError{Path: e.Path, Reason: "hard link to " + quote(e.Link) + " outside the tree"})
-			}
-			if kinds[e.Link] != TypeFile {
-				return unsafe(&UnsafeEntryError{Path: e.Path, Reason: "hard link to " + quote(e.Link) + ", which is not a regular file listed before it"})
-			}
-		default:
-			return unsafe(&UnsafeEntryError{Path: e.Path, Reason: "type " + strconv.Quote(e.Type) + " is not allowed (devices, FIFOs and sockets never are)"})
-		}
-		kinds[e.Path] = e.Type
-	}
-	return nil
-}
-
 // stream reads a snapshot's archive and pairs each tar header with its
-// manifest entry, refusing any disagreement.
+// entry from the entry list (checked as it is read, see validator),
+// refusing any disagreement.
 type stream struct {
-	m  *Manifest
-	f  *os.File
-	zr io.ReadCloser
-	tr *tar.Reader
-	i  int
+	m   *Manifest
+	f   *os.File
+	zr  io.ReadCloser
+	tr  *tar.Reader
+	src entrySource
 }
 
-// openStream opens the archive of a validated manifest. A file shorter than
-// the manifest records is incomplete (truncated); a longer one is corrupt.
+// openStream opens the archive and the entry list of a manifest. An archive
+// shorter than the manifest records is incomplete (truncated); a longer one
+// is corrupt.
 func openStream(dir string, m *Manifest) (*stream, error) {
 	if m.Archive != archiveName(m.Compression) {
-		return nil, &CorruptError{ID: m.ID, Field: "archive name", Expected: archiveName(m.Compression), Got: m.Archive}
+		return nil, &CorruptError{ID: m.ID, Field: "archive name", Expected: archiveName(m.Compression), Got: quote(m.Archive)}
 	}
 	p := filepath.Join(dir, m.Archive)
 	f, err := os.Open(p)
@@ -106,26 +51,38 @@ func openStream(dir string, m *Manifest) (*stream, error) {
 		f.Close()
 		return nil, &CorruptError{ID: m.ID, Field: "archive size", Expected: strconv.FormatInt(m.ArchiveSize, 10), Got: strconv.FormatInt(st.Size(), 10)}
 	}
+	src, err := openEntries(dir, m)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
 	zr, err := decompressor(m.Compression, bufio.NewReaderSize(f, 1<<20))
 	if err != nil {
+		src.Close()
 		f.Close()
 		return nil, &CorruptError{ID: m.ID, Field: "stream", Err: err}
 	}
-	return &stream{m: m, f: f, zr: zr, tr: tar.NewReader(zr)}, nil
+	return &stream{m: m, f: f, zr: zr, tr: tar.NewReader(zr), src: src}, nil
 }
 
 func (s *stream) Close() error {
 	s.zr.Close()
+	s.src.Close()
 	return s.f.Close()
 }
 
-// next returns the next header and its manifest entry, or io.EOF after the
-// last entry once the whole compressed stream (and its checksum) was read.
+// next returns the next header and its entry, or io.EOF after the last
+// entry once the whole compressed stream (and its checksum) and the whole
+// entry list were read.
 func (s *stream) next() (*tar.Header, *Entry, error) {
 	hdr, err := s.tr.Next()
 	if err == io.EOF {
-		if s.i != len(s.m.Entries) {
-			return nil, nil, &CorruptError{ID: s.m.ID, Field: "entries", Expected: strconv.Itoa(len(s.m.Entries)), Got: strconv.Itoa(s.i)}
+		e, err := s.src.next()
+		if err == nil {
+			return nil, nil, &CorruptError{ID: s.m.ID, Path: e.Path, Field: "entry", Expected: "in the archive", Got: "the archive ended before it"}
+		}
+		if err != io.EOF {
+			return nil, nil, err
 		}
 		// Reading to the end checks the compressed stream's own checksum.
 		// (pgzip's WriteTo panics at the end of a stream: plain reads only.)
@@ -151,11 +108,13 @@ func (s *stream) next() (*tar.Header, *Entry, error) {
 	default:
 		return nil, nil, &CorruptError{ID: s.m.ID, Path: name, Field: "unsafe", Err: &UnsafeEntryError{Path: name, Reason: fmt.Sprintf("tar type %q (devices, FIFOs and other special entries are refused)", hdr.Typeflag)}}
 	}
-	if s.i >= len(s.m.Entries) {
+	e, err := s.src.next()
+	if err == io.EOF {
 		return nil, nil, &CorruptError{ID: s.m.ID, Path: name, Field: "entry", Expected: "end of archive", Got: "an extra entry"}
 	}
-	e := &s.m.Entries[s.i]
-	s.i++
+	if err != nil {
+		return nil, nil, err
+	}
 	if err := s.compare(hdr, name, e); err != nil {
 		return nil, nil, err
 	}
@@ -167,7 +126,7 @@ func (s *stream) compare(hdr *tar.Header, name string, e *Entry) error {
 		return &CorruptError{ID: s.m.ID, Path: e.Path, Field: field, Expected: want, Got: got}
 	}
 	if name != e.Path {
-		return bad("path", e.Path, name)
+		return bad("path", quote(e.Path), quote(name))
 	}
 	wantType := map[string]byte{TypeDir: tar.TypeDir, TypeFile: tar.TypeReg, TypeSymlink: tar.TypeSymlink, TypeHardlink: tar.TypeLink}[e.Type]
 	if hdr.Typeflag != wantType {
@@ -189,7 +148,7 @@ func (s *stream) compare(hdr *tar.Header, name string, e *Entry) error {
 		}
 	case TypeSymlink, TypeHardlink:
 		if hdr.Linkname != e.Link {
-			return bad("link", e.Link, hdr.Linkname)
+			return bad("link", quote(e.Link), quote(hdr.Linkname))
 		}
 		if hdr.Size != 0 {
 			return bad("size", "0", strconv.FormatInt(hdr.Size, 10))

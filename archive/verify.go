@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"path/filepath"
 	"time"
@@ -47,9 +48,6 @@ func (s *Store) Verify(ctx context.Context, id string, progress func(Progress)) 
 }
 
 func (s *Store) verify(ctx context.Context, m *Manifest, progress func(Progress)) (*VerifyReport, error) {
-	if err := validateManifest(m); err != nil {
-		return nil, err
-	}
 	st, err := openStream(filepath.Join(s.dir, m.ID), m)
 	if err != nil {
 		return nil, err
@@ -88,6 +86,9 @@ func (s *Store) verify(ctx context.Context, m *Manifest, progress func(Progress)
 			rep.Files++
 			prog.add(0, 1)
 		}
+	}
+	if rep.Files != m.Files || rep.Bytes != m.Bytes {
+		return nil, &CorruptError{ID: m.ID, Field: "totals", Expected: fmt.Sprintf("%d files, %d bytes", m.Files, m.Bytes), Got: fmt.Sprintf("%d files, %d bytes", rep.Files, rep.Bytes)}
 	}
 	prog.finish()
 	return rep, nil

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -59,13 +60,31 @@ func TestVerifyAndRestoreRefuseDamage(t *testing.T) {
 			require.NoError(t, os.Remove(filepath.Join(s.Dir(), m.ID, manifestName)))
 		}, false},
 		{"manifest hash differs", func(t *testing.T, s *Store, m *Manifest, _ string) {
-			for i := range m.Entries {
-				if m.Entries[i].Path == "conf/deployment.toml" {
-					m.Entries[i].Hash = hex.EncodeToString(make([]byte, 32))
+			entries := entriesOf(t, s, m.ID)
+			for i := range entries {
+				if entries[i].Path == "conf/deployment.toml" {
+					entries[i].Hash = hex.EncodeToString(make([]byte, 32))
 				}
 			}
-			require.NoError(t, durable.WriteJSON(filepath.Join(s.Dir(), m.ID, manifestName), m, 0o600))
+			writeManifestV2(t, filepath.Join(s.Dir(), m.ID), m, entries)
 		}, true},
+		{"entry list edited behind the manifest's back", func(t *testing.T, s *Store, m *Manifest, _ string) {
+			entries := entriesOf(t, s, m.ID)
+			entries[1].Mode = 0o777
+			list := m.list
+			writeManifestV2(t, filepath.Join(s.Dir(), m.ID), m, entries)
+			m.list = list // the old size and hash
+			require.NoError(t, writeManifestFile(filepath.Join(s.Dir(), m.ID, manifestName), m))
+		}, true},
+		{"entry list truncated", func(t *testing.T, s *Store, m *Manifest, _ string) {
+			p := filepath.Join(s.Dir(), m.ID, entriesName)
+			st, err := os.Stat(p)
+			require.NoError(t, err)
+			require.NoError(t, os.Truncate(p, st.Size()/2))
+		}, false},
+		{"entry list missing", func(t *testing.T, s *Store, m *Manifest, _ string) {
+			require.NoError(t, os.Remove(filepath.Join(s.Dir(), m.ID, entriesName)))
+		}, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -155,7 +174,13 @@ type craftEntry struct {
 	entry   *Entry // the manifest's view; nil = derived from hdr
 }
 
-func craft(t *testing.T, s *Store, id string, items []craftEntry) *Manifest {
+func craft(t *testing.T, s *Store, id string, items []craftEntry) (*Manifest, []Entry) {
+	return craftFormat(t, s, id, items, ManifestSchema)
+}
+
+// craftFormat writes the manifest in the given format (1: the inline entry
+// list carbonguard wrote before December 2026, 2: the streamed one).
+func craftFormat(t *testing.T, s *Store, id string, items []craftEntry, format int) (*Manifest, []Entry) {
 	t.Helper()
 	dir := filepath.Join(s.Dir(), id)
 	require.NoError(t, os.MkdirAll(dir, 0o700))
@@ -165,7 +190,8 @@ func craft(t *testing.T, s *Store, id string, items []craftEntry) *Manifest {
 	require.NoError(t, err)
 	tw := tar.NewWriter(zw)
 	mt := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
-	m := &Manifest{SchemaVersion: 1, ID: id, Created: mt, Reason: "manual", Compression: CompressionZstd, Archive: archiveName(CompressionZstd)}
+	m := &Manifest{SchemaVersion: format, ID: id, Created: mt, Reason: "manual", Compression: CompressionZstd, Archive: archiveName(CompressionZstd)}
+	var entries []Entry
 	for _, it := range items {
 		h := it.hdr
 		h.ModTime = mt
@@ -188,6 +214,8 @@ func craft(t *testing.T, s *Store, id string, items []craftEntry) *Manifest {
 		case tar.TypeReg:
 			sum := sha256.Sum256([]byte(it.content))
 			e.Type, e.Size, e.Hash = TypeFile, h.Size, hex.EncodeToString(sum[:])
+			m.Files++
+			m.Bytes += e.Size
 		case tar.TypeSymlink:
 			e.Type = TypeSymlink
 		case tar.TypeLink:
@@ -198,7 +226,7 @@ func craft(t *testing.T, s *Store, id string, items []craftEntry) *Manifest {
 		if it.entry != nil {
 			e = *it.entry
 		}
-		m.Entries = append(m.Entries, e)
+		entries = append(entries, e)
 	}
 	require.NoError(t, tw.Close())
 	require.NoError(t, zw.Close())
@@ -206,8 +234,80 @@ func craft(t *testing.T, s *Store, id string, items []craftEntry) *Manifest {
 	st, err := os.Stat(filepath.Join(dir, m.Archive))
 	require.NoError(t, err)
 	m.ArchiveSize = st.Size()
-	require.NoError(t, durable.WriteJSON(filepath.Join(dir, manifestName), m, 0o600))
-	return m
+	if format == schemaV1 {
+		writeManifestV1(t, dir, m, entries)
+	} else {
+		writeManifestV2(t, dir, m, entries)
+	}
+	return m, entries
+}
+
+// writeManifestV1 is the manifest writer of format 1 (carbonguard before
+// December 2026), kept as test code: every entry inline, written by
+// encoding/json (which turns bytes that are not UTF-8 into U+FFFD).
+func writeManifestV1(t testing.TB, dir string, m *Manifest, entries []Entry) {
+	t.Helper()
+	type entryV1 struct {
+		Path  string    `json:"path"`
+		Type  string    `json:"type"`
+		Mode  Mode      `json:"mode"`
+		Size  int64     `json:"size,omitempty"`
+		MTime time.Time `json:"mtime"`
+		Link  string    `json:"link,omitempty"`
+		Hash  string    `json:"sha256,omitempty"`
+		UID   int       `json:"uid"`
+		GID   int       `json:"gid"`
+	}
+	type manifestV1 struct {
+		SchemaVersion int               `json:"schema_version"`
+		ID            string            `json:"id"`
+		Created       time.Time         `json:"created"`
+		Reason        string            `json:"reason"`
+		ToolVersion   string            `json:"tool_version,omitempty"`
+		Root          string            `json:"root"`
+		Meta          map[string]string `json:"meta,omitempty"`
+		Exclude       []string          `json:"exclude,omitempty"`
+		Compression   string            `json:"compression"`
+		Archive       string            `json:"archive"`
+		ArchiveSize   int64             `json:"archive_size"`
+		Files         int               `json:"files"`
+		Bytes         int64             `json:"bytes"`
+		Entries       []entryV1         `json:"entries"`
+	}
+	v1 := manifestV1{SchemaVersion: 1, ID: m.ID, Created: m.Created, Reason: m.Reason, ToolVersion: m.ToolVersion, Root: m.Root,
+		Meta: m.Meta, Exclude: m.Exclude, Compression: m.Compression, Archive: m.Archive, ArchiveSize: m.ArchiveSize, Files: m.Files, Bytes: m.Bytes}
+	for _, e := range entries {
+		v1.Entries = append(v1.Entries, entryV1{Path: e.Path, Type: e.Type, Mode: e.Mode, Size: e.Size, MTime: e.MTime, Link: e.Link, Hash: e.Hash, UID: e.UID, GID: e.GID})
+	}
+	m.Entries = len(entries)
+	require.NoError(t, durable.WriteJSON(filepath.Join(dir, manifestName), v1, 0o600))
+}
+
+// writeManifestV2 writes entries and a manifest as Create does.
+func writeManifestV2(t testing.TB, dir string, m *Manifest, entries []Entry) {
+	t.Helper()
+	p := filepath.Join(dir, entriesName)
+	_ = os.Remove(p)
+	ew, err := newEntriesWriter(p)
+	require.NoError(t, err)
+	for i := range entries {
+		require.NoError(t, ew.add(&entries[i]))
+	}
+	m.list, err = ew.finish(true)
+	require.NoError(t, err)
+	m.SchemaVersion, m.Entries = ManifestSchema, len(entries)
+	require.NoError(t, writeManifestFile(filepath.Join(dir, manifestName), m))
+}
+
+// entriesOf reads a snapshot's entries.
+func entriesOf(t testing.TB, s *Store, id string) []Entry {
+	t.Helper()
+	var out []Entry
+	require.NoError(t, s.Entries(id, func(e *Entry) error {
+		out = append(out, *e)
+		return nil
+	}))
+	return out
 }
 
 func trimDir(name string) string {
@@ -280,41 +380,47 @@ func TestMaliciousArchivesAreRefused(t *testing.T) {
 			return []craftEntry{root, e}
 		}},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			s, _ := openTestStore(t)
-			base := t.TempDir()
-			outside := filepath.Join(base, "outside")
-			require.NoError(t, os.MkdirAll(outside, 0o755))
-			require.NoError(t, os.WriteFile(filepath.Join(outside, "victim"), []byte("precious"), 0o644))
-			target := filepath.Join(base, "pack")
-			require.NoError(t, os.MkdirAll(filepath.Join(target, "keep"), 0o755))
-			// The parent's own mtime moves when a staging directory comes
-			// and goes beside the target; everything in it must not.
-			describeBelow := func() map[string]string {
-				d := describe(t, base)
-				delete(d, ".")
-				return d
-			}
-			before := describeBelow()
-
-			m := craft(t, s, "20240101T000000Z-evil", tc.items(outside))
-			_, err := s.Verify(context.Background(), m.ID, nil)
-			var ce *CorruptError
-			require.ErrorAs(t, err, &ce, "verify must refuse: %v", err)
-			_, err = s.Restore(context.Background(), m.ID, target, RestoreOptions{})
-			require.ErrorAs(t, err, &ce, "restore must refuse: %v", err)
-			if tc.name != "archive disagrees with a safe manifest" && tc.name != "a link then a directory of the same name" {
-				var ue *UnsafeEntryError
-				assert.ErrorAs(t, err, &ue, "%v", err)
-			}
-			assert.Equal(t, before, describeBelow(), "nothing changed outside staging, and staging is gone")
-			_, err = s.Restore(context.Background(), m.ID, filepath.Join(base, "fresh"), RestoreOptions{})
-			require.Error(t, err)
-			assert.Equal(t, before, describeBelow())
-		})
+	for _, format := range []int{schemaV1, ManifestSchema} {
+		for _, tc := range tests {
+			t.Run(fmt.Sprintf("format %d/%s", format, tc.name), func(t *testing.T) {
+				t.Parallel()
+				maliciousCase(t, format, tc.name, tc.items)
+			})
+		}
 	}
+}
+
+func maliciousCase(t *testing.T, format int, name string, items func(outside string) []craftEntry) {
+	s, _ := openTestStore(t)
+	base := t.TempDir()
+	outside := filepath.Join(base, "outside")
+	require.NoError(t, os.MkdirAll(outside, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(outside, "victim"), []byte("precious"), 0o644))
+	target := filepath.Join(base, "pack")
+	require.NoError(t, os.MkdirAll(filepath.Join(target, "keep"), 0o755))
+	// The parent's own mtime moves when a staging directory comes
+	// and goes beside the target; everything in it must not.
+	describeBelow := func() map[string]string {
+		d := describe(t, base)
+		delete(d, ".")
+		return d
+	}
+	before := describeBelow()
+
+	m, _ := craftFormat(t, s, "20240101T000000Z-evil", items(outside), format)
+	_, err := s.Verify(context.Background(), m.ID, nil)
+	var ce *CorruptError
+	require.ErrorAs(t, err, &ce, "verify must refuse: %v", err)
+	_, err = s.Restore(context.Background(), m.ID, target, RestoreOptions{})
+	require.ErrorAs(t, err, &ce, "restore must refuse: %v", err)
+	if name != "archive disagrees with a safe manifest" && name != "a link then a directory of the same name" {
+		var ue *UnsafeEntryError
+		assert.ErrorAs(t, err, &ue, "%v", err)
+	}
+	assert.Equal(t, before, describeBelow(), "nothing changed outside staging, and staging is gone")
+	_, err = s.Restore(context.Background(), m.ID, filepath.Join(base, "fresh"), RestoreOptions{})
+	require.Error(t, err)
+	assert.Equal(t, before, describeBelow())
 }
 
 // Not parallel: it sets the package's test hook.

@@ -110,9 +110,10 @@ func TestUpdateThatBreaksTheBootIsRolledBack(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "pre-rollback", m.Reason)
 	found := false
-	for _, e := range m.Entries {
+	require.NoError(t, env.Store.Entries(m.ID, func(e *archive.Entry) error {
 		found = found || e.Path == "repository/components/plugins/broken_1.0.0.jar"
-	}
+		return nil
+	}))
 	assert.True(t, found, "the pre-rollback snapshot holds the failed tree")
 	assert.Empty(t, tx.Displaced, "the displaced copy is dropped once snapshotted")
 	assert.NoDirExists(t, home+".displaced-"+tx.SnapshotID)

@@ -72,13 +72,13 @@ func runSnapshotDiff(ctx context.Context, s *session, o snapshotDiffOptions) err
 	w := bufio.NewWriter(s.stdout)
 	fmt.Fprintf(w, "from %s to %s: %d added, %d removed, %d changed\n", d.A, d.B, len(d.Added), len(d.Removed), len(d.Changed))
 	for _, ch := range d.Added {
-		fmt.Fprintf(w, "+ %s%s\n", ch.Path, dirSlash(ch.Type))
+		fmt.Fprintf(w, "+ %s%s\n", printableName(ch.Path), dirSlash(ch.Type))
 	}
 	for _, ch := range d.Removed {
-		fmt.Fprintf(w, "- %s%s\n", ch.Path, dirSlash(ch.Type))
+		fmt.Fprintf(w, "- %s%s\n", printableName(ch.Path), dirSlash(ch.Type))
 	}
 	for _, ch := range d.Changed {
-		fmt.Fprintf(w, "~ %s%s (%s)\n", ch.Path, dirSlash(ch.Type), strings.Join(ch.What, ", "))
+		fmt.Fprintf(w, "~ %s%s (%s)\n", printableName(ch.Path), dirSlash(ch.Type), strings.Join(ch.What, ", "))
 	}
 	return w.Flush()
 }

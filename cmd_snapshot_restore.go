@@ -101,7 +101,11 @@ func runSnapshotRestore(ctx context.Context, s *session, o snapshotRestoreOption
 	}
 	fmt.Fprintf(s.stdout, "restored snapshot %s into %s: %d entries, %s, verified against the manifest\n", rep.ID, rep.Target, rep.Entries, humanize.Bytes(rep.Bytes))
 	if len(rep.Kept) > 0 {
-		fmt.Fprintf(s.stdout, "kept the live %s\n", strings.Join(rep.Kept, ", "))
+		kept := make([]string, len(rep.Kept))
+		for i, k := range rep.Kept {
+			kept[i] = printableName(k)
+		}
+		fmt.Fprintf(s.stdout, "kept the live %s\n", strings.Join(kept, ", "))
 	}
 	if rep.Displaced != "" {
 		fmt.Fprintf(s.stdout, "the previous tree is kept at %s; remove it with: carbonguard snapshot drop-displaced\n", rep.Displaced)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -205,4 +206,29 @@ func entryChanges(o, n *Entry) []string {
 		what = append(what, "owner")
 	}
 	return what
+}
+
+// MarshalJSON writes the path as a manifest name (bytes that are not UTF-8
+// in base64, see names.go).
+func (c Change) MarshalJSON() ([]byte, error) {
+	type plain Change
+	return json.Marshal(struct {
+		Path name `json:"path"`
+		plain
+	}{name(c.Path), plain(c)})
+}
+
+// UnmarshalJSON reads what MarshalJSON wrote.
+func (c *Change) UnmarshalJSON(data []byte) error {
+	type plain Change
+	var v struct {
+		Path name `json:"path"`
+		plain
+	}
+	if err := json.Unmarshal(data, &v); err != nil {
+		return err
+	}
+	*c = Change(v.plain)
+	c.Path = string(v.Path)
+	return nil
 }

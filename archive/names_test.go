@@ -136,3 +136,16 @@ func TestMessagesQuoteNames(t *testing.T) {
 		assert.NotContains(t, e.Error(), "\x00", "%T", e)
 	}
 }
+
+func TestChangeJSONKeepsBytes(t *testing.T) {
+	t.Parallel()
+	c := Change{Path: "caf\xe9", Type: TypeFile, What: []string{"content"}}
+	data, err := json.Marshal(c)
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"path":{"base64":"Y2Fm6Q=="},"type":"file","what":["content"]}`, string(data))
+	var back Change
+	require.NoError(t, json.Unmarshal(data, &back))
+	assert.Equal(t, c, back)
+	data, _ = json.Marshal(Change{Path: "a/b", Type: TypeDir})
+	assert.JSONEq(t, `{"path":"a/b","type":"dir"}`, string(data))
+}

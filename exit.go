@@ -191,6 +191,7 @@ var exitRules = []exitRule{
 	errorType[*archive.NotFoundError](exitUsage),
 	errorType[*archive.UsageError](exitUsage),
 	errorType[*archive.UnstorableError](exitUsage), // entries a snapshot cannot hold: exclude them
+	errorType[*archive.ExistsError](exitUsage),     // an import of a snapshot the store holds already
 	errorValue("archive.ErrBusy", archive.ErrBusy, exitLocked),
 	// Could not run: a file that changed while read, a full disk; a restore
 	// left pending, which the commands finish first (Store.Recover) and so

@@ -129,6 +129,9 @@ type CreateOptions struct {
 	Progress func(Progress)
 	// Now overrides the clock for the snapshot's id and time (tests).
 	Now func() time.Time
+	// Attachments are produced after the tree is archived and kept with
+	// the snapshot (see AttachmentSource).
+	Attachments []AttachmentSource
 	// NoSync skips the fsync of the archive before the manifest is written.
 	// Only benchmarks use it: a crash could then leave a complete-looking
 	// snapshot whose archive lost data (Verify would catch it).
@@ -147,13 +150,16 @@ type Progress struct {
 	Done       bool          `json:"done"`
 }
 
-// VerifyReport is the result of a successful Verify.
+// VerifyReport is the result of a successful Verify (or ExportTar, which
+// checks what it exports the same way).
 type VerifyReport struct {
-	ID      string        `json:"id"`
-	Entries int           `json:"entries"`
-	Files   int           `json:"files"`
-	Bytes   int64         `json:"bytes"`
-	Took    time.Duration `json:"took"`
+	ID              string        `json:"id"`
+	Entries         int           `json:"entries"`
+	Files           int           `json:"files"`
+	Bytes           int64         `json:"bytes"`
+	Attachments     int           `json:"attachments,omitempty"`
+	AttachmentBytes int64         `json:"attachment_bytes,omitempty"`
+	Took            time.Duration `json:"took"`
 }
 
 // Change is one difference between two trees.

@@ -67,6 +67,11 @@ func (s *Store) Create(ctx context.Context, root string, o CreateOptions) (*Mani
 	for _, p := range excl {
 		exclude[p] = true
 	}
+	for _, a := range o.Attachments {
+		if err := checkAttachmentName(a.Name); err != nil {
+			return nil, err
+		}
+	}
 	if inTree(s.dir, root) {
 		return nil, fmt.Errorf("snapshot store %s is inside %s: a snapshot would contain the store; put the state directory outside the tree", s.dir, root)
 	}
@@ -178,6 +183,9 @@ func (s *Store) Create(ctx context.Context, root string, o CreateOptions) (*Mani
 		return nil, s.createError(root, werr)
 	}
 	sp.close()
+	if m.Attachments, werr = writeAttachments(ctx, tmp, o.Attachments, o.NoSync); werr != nil {
+		return nil, s.createError(root, werr)
+	}
 	testHook("create:archived", "")
 	m.Entries, m.Files, m.Bytes, m.ArchiveSize = m.list.Count, a.files, a.bytes, cw.n
 	if err := writeManifestFile(filepath.Join(tmp, manifestName), m); err != nil {
@@ -202,7 +210,8 @@ func (s *Store) createError(root string, err error) error {
 		return &InsufficientSpaceError{Dir: s.dir, What: "snapshot", Need: -1, Free: 0}
 	}
 	var ce *ChangedError
-	if errors.As(err, &ce) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	var ue *UsageError
+	if errors.As(err, &ce) || errors.As(err, &ue) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
 	return fmt.Errorf("snapshot of %s: %w", root, err)

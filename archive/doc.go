@@ -4,12 +4,31 @@
 // level) and, for a code-only rollback, the live paths to keep.
 //
 // A snapshot is a directory <store>/<id>/ holding a compressed tar
-// (data.tar.zst by default, data.tar.gz on request) and manifest.json, which
-// records every entry (path, type, mode, size, mtime, owner, link target,
-// SHA-256) and is written last: a snapshot without it is incomplete and is
-// never listed as restorable. Creation happens in <store>/.tmp-<id>/, held by
-// an flock, and is renamed into place only when complete, so a killed Create
-// leaves nothing that lists as complete; the next OpenStore removes it.
+// (data.tar.zst by default, data.tar.gz on request), its entry list
+// (entries.jsonl.zst: every entry's path, type, mode, size, mtime, owner,
+// link target and SHA-256, one JSON line each, in archive order), any
+// attachments (named extra files such as a database dump, see
+// AttachmentSource), and manifest.json, which records the entry list's
+// count and SHA-256 and each attachment's, and is written last: a snapshot
+// without it is incomplete and is never listed as restorable. Creation
+// happens in <store>/.tmp-<id>/, held by an flock, and is renamed into place
+// only when complete, so a killed Create leaves nothing that lists as
+// complete; the next OpenStore removes it. manifest.go describes the
+// format and its versions; snapshots of format 1 (every entry inline in
+// manifest.json) stay readable.
+//
+// Memory does not grow with the number of entries: Create walks the tree
+// once, spilling what it found to a file before it archives (so that
+// everything a snapshot cannot hold is refused before any work), and
+// writes the entry list as it writes the archive; Verify, Restore, Diff and
+// Show read the list as a stream, checking it as they go with state bounded
+// by the tree's depth (see validator). Names are bytes: the entry list
+// keeps names that are not UTF-8 exactly (in base64), and messages quote
+// them.
+//
+// ExportTar, ExportManifest and Import move a snapshot to other storage
+// and back as its uncompressed tar stream and a portable manifest (see
+// transfer.go), checking everything on both ends.
 //
 // Compression goes through github.com/mholt/archives (archives.Zstd and
 // archives.Gz, with their OpenWriter/OpenReader), except zstd compression:
@@ -45,9 +64,11 @@
 // links to anything but an earlier regular file, and device files, FIFOs
 // and sockets.
 //
-// Restore unpacks into a staging directory beside the target (same file
-// system), hashing each file as it writes it and checking it against the
-// manifest, syncs the file system, records the planned swap durably in
+// Restore first reads the whole entry list (planning what to unpack and
+// refusing a bad list before anything is written), then unpacks into a
+// staging directory beside the target (same file system), hashing each
+// file as it writes it and checking it against the manifest, syncs the
+// file system, records the planned swap durably in
 // <state>/restore.json, and then swaps with renames (renameat2
 // RENAME_EXCHANGE where the file system has it). Recover, which Restore runs
 // first, finishes a swap that was recorded (the staged tree was verified) or

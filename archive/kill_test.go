@@ -74,6 +74,15 @@ func helperMain(mode string) int {
 	switch mode {
 	case "create":
 		_, err = s.Create(context.Background(), os.Getenv("CG_ROOT"), CreateOptions{Progress: progress})
+	case "import":
+		dir := os.Getenv("CG_ROOT")
+		man, err1 := os.Open(filepath.Join(dir, "manifest"))
+		tr, err2 := os.Open(filepath.Join(dir, "tar"))
+		if err1 != nil || err2 != nil {
+			fmt.Println("error:", err1, err2)
+			return 1
+		}
+		_, err = s.Import(context.Background(), man, tr, ImportOptions{Progress: progress})
 	case "restore":
 		_, err = s.Restore(context.Background(), os.Getenv("CG_ID"), os.Getenv("CG_ROOT"), RestoreOptions{Progress: progress, KeepDisplaced: true})
 	}

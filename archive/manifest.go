@@ -397,26 +397,26 @@ type entrySource interface {
 func openEntries(dir string, m *Manifest) (entrySource, error) {
 	var src entrySource
 	var err error
-	linkable := func(e *Entry) bool { return e.NLink > 1 }
 	if m.list == nil {
 		// Format 1 has no marker on hard links' first names: collect the
-		// names hard links point at in a first pass.
+		// names hard links point at in a first pass, and mark them.
 		targets, err := v1LinkTargets(dir, m)
 		if err != nil {
 			return nil, err
 		}
-		linkable = func(e *Entry) bool { return targets[e.Path] }
-		src, err = openV1Entries(dir, m)
+		v1, err := openV1Entries(dir, m)
 		if err != nil {
 			return nil, err
 		}
+		v1.links = targets
+		src = v1
 	} else {
 		src, err = openV2Entries(dir, m)
 		if err != nil {
 			return nil, err
 		}
 	}
-	return &validator{src: src, id: m.ID, want: m.Entries, linkable: linkable, files: map[string]bool{}}, nil
+	return &validator{src: src, id: m.ID, files: map[string]bool{}}, nil
 }
 
 // v2Entries reads entries.jsonl.zst.
@@ -521,11 +521,12 @@ func (r *v2Entries) Close() error {
 
 // v1Entries streams the inline entry list of a format-1 manifest.json.
 type v1Entries struct {
-	m    *Manifest
-	f    *os.File
-	dec  *json.Decoder
-	n    int
-	done bool
+	m     *Manifest
+	f     *os.File
+	dec   *json.Decoder
+	n     int
+	done  bool
+	links map[string]int // first names of hard links: how many link to each
 }
 
 func openV1Entries(dir string, m *Manifest) (*v1Entries, error) {
@@ -577,6 +578,9 @@ func (r *v1Entries) next() (*Entry, error) {
 		return nil, &CorruptError{ID: r.m.ID, Field: "manifest", Err: fmt.Errorf("entry %d: %w", r.n+1, err)}
 	}
 	r.n++
+	if n := r.links[e.Path]; n > 0 && e.Type == TypeFile {
+		e.NLink = n + 1
+	}
 	return e, nil
 }
 
@@ -584,13 +588,13 @@ func (r *v1Entries) Close() error { return r.f.Close() }
 
 // v1LinkTargets collects the first names hard links of a format-1 list
 // point at (few: each is a file with several names).
-func v1LinkTargets(dir string, m *Manifest) (map[string]bool, error) {
+func v1LinkTargets(dir string, m *Manifest) (map[string]int, error) {
 	r, err := openV1Entries(dir, m)
 	if err != nil {
 		return nil, err
 	}
 	defer r.Close()
-	out := map[string]bool{}
+	out := map[string]int{}
 	for {
 		e, err := r.next()
 		if err == io.EOF {
@@ -600,7 +604,7 @@ func v1LinkTargets(dir string, m *Manifest) (map[string]bool, error) {
 			return nil, err
 		}
 		if e.Type == TypeHardlink {
-			out[e.Link] = true
+			out[e.Link]++
 		}
 	}
 }
@@ -620,14 +624,12 @@ func v1LinkTargets(dir string, m *Manifest) (map[string]bool, error) {
 // Since the archive must then match the entries one by one, it is held to
 // the same rules.
 type validator struct {
-	src      entrySource
-	id       string
-	want     int
-	n        int
-	prev     string
-	dirs     []string // the open directories, outermost first
-	linkable func(*Entry) bool
-	files    map[string]bool // regular files hard links may name
+	src   entrySource
+	id    string
+	n     int
+	prev  string
+	dirs  []string        // the open directories, outermost first
+	files map[string]bool // regular files hard links may name
 }
 
 func (v *validator) Close() error { return v.src.Close() }
@@ -689,7 +691,7 @@ func (v *validator) check(e *Entry) error {
 		if e.Size < 0 || !isHexHash(e.Hash) {
 			return v.corrupt(e.Path, "a file needs a size and a SHA-256")
 		}
-		if v.linkable(e) {
+		if e.NLink > 1 {
 			v.files[e.Path] = true
 		}
 	case TypeSymlink:

@@ -60,7 +60,7 @@ func TestValidatorChecksAsItReads(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			v := &validator{src: &sliceSource{tc.entries}, id: "x", linkable: func(e *Entry) bool { return e.NLink > 1 }, files: map[string]bool{}}
+			v := &validator{src: &sliceSource{tc.entries}, id: "x", files: map[string]bool{}}
 			var err error
 			for err == nil {
 				_, err = v.next()

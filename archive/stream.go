@@ -17,10 +17,23 @@ import (
 // refusing any disagreement.
 type stream struct {
 	m   *Manifest
-	f   *os.File
-	zr  io.ReadCloser
+	f   *os.File      // nil for a stream not read from a file (Import)
+	zr  io.ReadCloser // nil likewise
+	rd  io.Reader     // what the tar reader reads: the decoded archive (or a tee of it)
 	tr  *tar.Reader
 	src entrySource
+}
+
+// newStream pairs the tar stream rd with the entries of src.
+func newStream(m *Manifest, rd io.Reader, src entrySource) *stream {
+	return &stream{m: m, rd: rd, tr: tar.NewReader(rd), src: src}
+}
+
+// tee makes everything read from the decoded archive, to its very end,
+// also go to w (ExportTar): the stream as stored, checked as it goes.
+func (s *stream) tee(w io.Writer) {
+	s.rd = io.TeeReader(s.rd, w)
+	s.tr = tar.NewReader(s.rd)
 }
 
 // openStream opens the archive and the entry list of a manifest. An archive
@@ -62,13 +75,20 @@ func openStream(dir string, m *Manifest) (*stream, error) {
 		f.Close()
 		return nil, &CorruptError{ID: m.ID, Field: "stream", Err: err}
 	}
-	return &stream{m: m, f: f, zr: zr, tr: tar.NewReader(zr), src: src}, nil
+	sm := newStream(m, zr, src)
+	sm.f, sm.zr = f, zr
+	return sm, nil
 }
 
 func (s *stream) Close() error {
-	s.zr.Close()
 	s.src.Close()
-	return s.f.Close()
+	if s.zr != nil {
+		s.zr.Close()
+	}
+	if s.f != nil {
+		return s.f.Close()
+	}
+	return nil
 }
 
 // next returns the next header and its entry, or io.EOF after the last
@@ -86,7 +106,7 @@ func (s *stream) next() (*tar.Header, *Entry, error) {
 		}
 		// Reading to the end checks the compressed stream's own checksum.
 		// (pgzip's WriteTo panics at the end of a stream: plain reads only.)
-		if _, err := io.CopyBuffer(io.Discard, struct{ io.Reader }{s.zr}, make([]byte, 32<<10)); err != nil {
+		if _, err := io.CopyBuffer(io.Discard, struct{ io.Reader }{s.rd}, make([]byte, 32<<10)); err != nil {
 			return nil, nil, s.streamErr(err)
 		}
 		return nil, nil, io.EOF

@@ -48,12 +48,31 @@ func (s *Store) Verify(ctx context.Context, id string, progress func(Progress)) 
 }
 
 func (s *Store) verify(ctx context.Context, m *Manifest, progress func(Progress)) (*VerifyReport, error) {
-	st, err := openStream(filepath.Join(s.dir, m.ID), m)
+	dir := filepath.Join(s.dir, m.ID)
+	st, err := openStream(dir, m)
 	if err != nil {
 		return nil, err
 	}
 	defer st.Close()
-	prog := newProgress("verify", progress, m.Bytes, m.Files)
+	rep, err := checkStream(ctx, st, newProgress("verify", progress, m.Bytes, m.Files), nil)
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range m.Attachments {
+		if err := checkAttachment(dir, m.ID, a); err != nil {
+			return nil, err
+		}
+		rep.Attachments++
+		rep.AttachmentBytes += a.Size
+	}
+	return rep, nil
+}
+
+// checkStream reads a whole stream, checking every entry against its
+// manifest entry and every file's content against its hash, then the
+// totals. onEntry, when set, sees each entry once it passed.
+func checkStream(ctx context.Context, st *stream, prog *progress, onEntry func(*Entry) error) (*VerifyReport, error) {
+	m := st.m
 	h := sha256.New()
 	buf := make([]byte, 1<<20)
 	rep := &VerifyReport{ID: m.ID}
@@ -85,6 +104,11 @@ func (s *Store) verify(ctx context.Context, m *Manifest, progress func(Progress)
 		case TypeHardlink:
 			rep.Files++
 			prog.add(0, 1)
+		}
+		if onEntry != nil {
+			if err := onEntry(e); err != nil {
+				return nil, err
+			}
 		}
 	}
 	if rep.Files != m.Files || rep.Bytes != m.Bytes {

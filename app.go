@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"os"
 	"strings"
@@ -47,28 +46,66 @@ HOME, STATE AND CONFIG:
 		ErrWriter:            stderr,
 		EnableBashCompletion: true,
 		HideHelpCommand:      true,
-		Flags: []cli.Flag{
-			&cli.StringSliceFlag{Name: "home", Usage: "the product home (default: $CARBON_HOME, else the current directory if it is a pack); only check takes it more than once"},
-			&cli.StringFlag{Name: "state", Usage: "carbonguard's state directory for this pack (default: see HOME, STATE AND CONFIG)"},
-			&cli.StringFlag{Name: "config", Usage: "carbonguard.toml (default: see HOME, STATE AND CONFIG)"},
-			&cli.StringFlag{Name: "log-format", Usage: "console or json (default: console on a terminal, else json)"},
-			&cli.StringFlag{Name: "log-level", Value: "info", Usage: "debug, info, warn or error"},
-			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "log only warnings and errors; no progress bars"},
-		},
-		ExitErrHandler: func(*cli.Context, error) {}, // main maps errors to exit codes, not cli
-		OnUsageError:   onUsageError,
-		Before:         e.checkGlobals,
-		Commands:       commands(e),
+		Flags:                append(globalFlags(), cli.HelpFlag), // urfave adds it only beside its own help command
+		ExitErrHandler:       func(*cli.Context, error) {}, // main maps errors to exit codes, not cli
+		OnUsageError:         onUsageError,
+		Before:               e.checkGlobals,
+		Action:               parentAction,
+		Commands:             append(commands(e), helpCommand()),
 	}
+	// Every command takes the global flags too (carbonguard status --quiet),
+	// answers flag mistakes in one line (usage.go), and a command with
+	// subcommands answers an unknown one.
 	var typed func([]*cli.Command)
 	typed = func(cmds []*cli.Command) {
 		for _, c := range cmds {
 			c.OnUsageError = onUsageError
+			own := map[string]bool{}
+			for _, f := range c.Flags {
+				for _, n := range f.Names() {
+					own[n] = true
+				}
+			}
+			for _, f := range globalFlags() {
+				if !own[f.Names()[0]] {
+					c.Flags = append(c.Flags, f)
+				}
+			}
+			if len(c.Subcommands) > 0 && c.Action == nil {
+				c.Action = parentAction
+			}
+			// Global flags given after the command are checked there.
+			before := c.Before
+			c.Before = func(ctx *cli.Context) error {
+				if err := e.checkGlobals(ctx); err != nil {
+					return err
+				}
+				if before != nil {
+					return before(ctx)
+				}
+				return nil
+			}
 			typed(c.Subcommands)
 		}
 	}
 	typed(app.Commands)
 	return app
+}
+
+// globalCategory groups the global flags in a command's help.
+const globalCategory = "GLOBAL OPTIONS (before or after the command)"
+
+// globalFlags are the app's flags; every command takes them as well, so
+// each call makes new ones (urfave/cli keeps a flag's state in the flag).
+func globalFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringSliceFlag{Name: "home", Category: globalCategory, Usage: "the product home (default: $CARBON_HOME, else the current directory if it is a pack); only check takes it more than once"},
+		&cli.StringFlag{Name: "state", Category: globalCategory, Usage: "carbonguard's state directory for this pack (default: see HOME, STATE AND CONFIG)"},
+		&cli.StringFlag{Name: "config", Category: globalCategory, Usage: "carbonguard.toml (default: see HOME, STATE AND CONFIG)"},
+		&cli.StringFlag{Name: "log-format", Category: globalCategory, Usage: "console or json (default: console on a terminal, else json)"},
+		&cli.StringFlag{Name: "log-level", Category: globalCategory, Value: "info", Usage: "debug, info, warn or error"},
+		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Category: globalCategory, Usage: "log only warnings and errors; no progress bars"},
+	}
 }
 
 // commands lists every subcommand; each lives in its own cmd_*.go file.
@@ -116,19 +153,6 @@ func contextOf(c *cli.Context) context.Context {
 		return context.Background()
 	}
 	return c.Context
-}
-
-// onUsageError makes urfave/cli's flag errors (an unknown flag, a bad or
-// missing value) usage errors, exit 2, after printing what urfave prints
-// for them: the error and the command's help, on stdout.
-func onUsageError(c *cli.Context, err error, isSubcommand bool) error {
-	fmt.Fprintf(c.App.Writer, "Incorrect Usage: %s\n\n", err)
-	if lineage := c.Lineage(); isSubcommand && len(lineage) > 1 {
-		_ = cli.ShowCommandHelp(lineage[1], c.Command.Name)
-	} else {
-		_ = cli.ShowAppHelp(c)
-	}
-	return usageError{err}
 }
 
 // checkGlobals refuses bad global flags and an unreadable or invalid

@@ -115,7 +115,16 @@ func manCommand(app *cli.App, path []string, c *cli.Command) string {
 		manVerbatim(&b, c.Description)
 	}
 	manCommands(&b, app.Name, path, c.Subcommands)
-	manFlags(&b, "OPTIONS", c.VisibleFlags())
+	var own []cli.Flag // the global flags are carbonguard(1)'s
+	for _, f := range c.VisibleFlags() {
+		if cf, ok := f.(cli.CategorizableFlag); !ok || cf.GetCategory() != globalCategory {
+			own = append(own, f)
+		}
+	}
+	manFlags(&b, "OPTIONS", own)
+	if len(own) < len(c.VisibleFlags()) {
+		b.WriteString(".PP\nThe global options of \\fBcarbonguard\\fR(1) work before or after the command.\n")
+	}
 	manSeeAlso(&b, app, path, c.Subcommands)
 	return b.String()
 }

@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/mattn/go-isatty"
@@ -70,21 +72,40 @@ type globals struct {
 
 func globalsOf(c *cli.Context) globals {
 	// The app's context is the outermost with a command (urfave puts an
-	// empty context above it).
+	// empty context above it). A global flag given after the command is
+	// set in that command's context, which wins.
 	root := c
 	for _, l := range c.Lineage() {
 		if l.Command != nil {
 			root = l
 		}
 	}
+	from := func(name string) *cli.Context {
+		for _, l := range c.Lineage() {
+			if l == root || l.Command == nil {
+				continue
+			}
+			for _, f := range l.Command.Flags {
+				if sf, ok := f.(cli.CategorizableFlag); ok && sf.GetCategory() == globalCategory &&
+					slices.Contains(f.Names(), name) && slices.Contains(l.LocalFlagNames(), name) {
+					return l
+				}
+			}
+		}
+		return root
+	}
+	// --home adds up: before the command, then after it.
 	homes := root.StringSlice("home")
+	if l := from("home"); l != root {
+		homes = append(append([]string{}, homes...), l.StringSlice("home")...)
+	}
 	home := ""
 	if len(homes) > 0 {
 		home = homes[len(homes)-1]
 	}
 	return globals{
-		homes: homes, home: home, state: root.String("state"), config: root.String("config"),
-		logFormat: root.String("log-format"), logLevel: root.String("log-level"), quiet: root.Bool("quiet"),
+		homes: homes, home: home, state: from("state").String("state"), config: from("config").String("config"),
+		logFormat: from("log-format").String("log-format"), logLevel: from("log-level").String("log-level"), quiet: from("quiet").Bool("quiet"),
 	}
 }
 
@@ -181,9 +202,12 @@ func (e *env) logger(g globals) (zerolog.Logger, error) {
 
 // homeDir resolves --home, $CARBON_HOME, or the current directory.
 func (e *env) homeDir(g globals) (string, error) {
-	home := g.home
+	home, given := g.home, "--home"
 	if home == "" {
-		home = e.getenv("CARBON_HOME")
+		home, given = e.getenv("CARBON_HOME"), "$CARBON_HOME"
+	}
+	if home == "" {
+		given = ""
 	}
 	if home == "" {
 		wd, err := os.Getwd()
@@ -195,6 +219,14 @@ func (e *env) homeDir(g globals) (string, error) {
 	abs, err := filepath.Abs(home)
 	if err != nil {
 		return "", fmt.Errorf("resolving --home %s: %w", home, err)
+	}
+	if given != "" {
+		switch st, err := os.Stat(abs); {
+		case errors.Is(err, fs.ErrNotExist):
+			return "", usageHint("give the product's home directory, the one holding bin/ and repository/ (MI: conf/)", "%s %s: the directory does not exist", given, home)
+		case err == nil && !st.IsDir():
+			return "", usageHint("give the product's home directory, the one holding bin/ and repository/ (MI: conf/)", "%s %s: not a directory", given, home)
+		}
 	}
 	return abs, nil
 }

@@ -4,19 +4,61 @@ import (
 	"context"
 	"io"
 	"os"
+	"runtime/debug"
 	"strings"
+	"sync"
 
 	"github.com/urfave/cli/v2"
 )
 
-// version is stamped at release time with -ldflags "-X main.version=...".
+// version is stamped at release time with -ldflags "-X main.version=...";
+// an unstamped build names itself from its build information (buildVersion).
 var version = "dev"
+
+func init() {
+	if version == "dev" {
+		version = buildVersion(debug.ReadBuildInfo())
+	}
+}
+
+// buildVersion is the version of an unstamped build: the module version a
+// "go install ...@v1.2.3" records, else 0.0.0-dev with the VCS revision
+// when the build has one. Reports (SARIF's tool.driver.version, snapshot
+// manifests) need a version that starts with a number.
+func buildVersion(bi *debug.BuildInfo, ok bool) string {
+	if !ok || bi == nil {
+		return "0.0.0-dev"
+	}
+	if v := bi.Main.Version; v != "" && v != "(devel)" {
+		return strings.TrimPrefix(v, "v")
+	}
+	rev, dirty := "", false
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			dirty = s.Value == "true"
+		}
+	}
+	if rev == "" {
+		return "0.0.0-dev"
+	}
+	v := "0.0.0-dev+" + rev[:min(12, len(rev))]
+	if dirty {
+		v += ".dirty"
+	}
+	return v
+}
 
 // env is the process environment a command talks to; tests replace it.
 type env struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	getenv         func(string) string
+
+	lineOnce sync.Once
+	line     *statusLine // stderr's progress line, shared by the bar and the logger
 }
 
 func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
@@ -47,7 +89,7 @@ HOME, STATE AND CONFIG:
 		EnableBashCompletion: true,
 		HideHelpCommand:      true,
 		Flags:                append(globalFlags(), cli.HelpFlag), // urfave adds it only beside its own help command
-		ExitErrHandler:       func(*cli.Context, error) {}, // main maps errors to exit codes, not cli
+		ExitErrHandler:       func(*cli.Context, error) {},        // main maps errors to exit codes, not cli
 		OnUsageError:         onUsageError,
 		Before:               e.checkGlobals,
 		Action:               parentAction,
@@ -56,9 +98,11 @@ HOME, STATE AND CONFIG:
 	// Every command takes the global flags too (carbonguard status --quiet),
 	// answers flag mistakes in one line (usage.go), and a command with
 	// subcommands answers an unknown one.
-	var typed func([]*cli.Command)
-	typed = func(cmds []*cli.Command) {
+	var typed func(string, []*cli.Command)
+	typed = func(parent string, cmds []*cli.Command) {
 		for _, c := range cmds {
+			path := strings.TrimSpace(parent + " " + c.Name)
+			completeHelp(path, c)
 			c.OnUsageError = onUsageError
 			own := map[string]bool{}
 			for _, f := range c.Flags {
@@ -85,10 +129,10 @@ HOME, STATE AND CONFIG:
 				}
 				return nil
 			}
-			typed(c.Subcommands)
+			typed(path, c.Subcommands)
 		}
 	}
-	typed(app.Commands)
+	typed("", app.Commands)
 	return app
 }
 

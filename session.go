@@ -172,6 +172,11 @@ func (s *session) store() (*archive.Store, error) {
 }
 
 // logger builds the zerolog logger the global flags ask for. Logs go to stderr.
+// Durations in logs carry their unit ("took":"1.42s", took=1.42s), under
+// one naming rule: the field names what was measured, never its unit
+// (took, timeout, boot, sync; not took_ms).
+func init() { zerolog.DurationFieldFormat = zerolog.DurationFormatString }
+
 func (e *env) logger(g globals) (zerolog.Logger, error) {
 	level := g.logLevel
 	if g.quiet {
@@ -191,9 +196,9 @@ func (e *env) logger(g globals) (zerolog.Logger, error) {
 	var w io.Writer
 	switch format {
 	case "console":
-		w = zerolog.ConsoleWriter{Out: e.stderr, TimeFormat: "15:04:05", NoColor: !isTerminal(e.stderr)}
+		w = zerolog.ConsoleWriter{Out: e.statusLine(), TimeFormat: "15:04:05", NoColor: !isTerminal(e.stderr)}
 	case "json":
-		w = e.stderr
+		w = e.statusLine()
 	default:
 		return zerolog.Nop(), usagef("--log-format %q: use console or json", format)
 	}

@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 	"unicode"
@@ -96,9 +97,11 @@ func isTerminal(w io.Writer) bool {
 }
 
 // progressBar draws on stderr when it is a terminal and --quiet is off;
-// otherwise it draws nothing.
+// otherwise it draws nothing. It draws through the env's statusLine, which
+// the logger writes through too: a log line never lands after the bar's
+// text on the same line.
 type progressBar struct {
-	w     io.Writer
+	line  *statusLine
 	drawn bool
 }
 
@@ -106,11 +109,11 @@ func (s *session) progressBar() *progressBar {
 	if s.g.quiet || !isTerminal(s.stderr) {
 		return &progressBar{}
 	}
-	return &progressBar{w: s.stderr}
+	return &progressBar{line: s.statusLine()}
 }
 
 func (b *progressBar) update(p archive.Progress) {
-	if b.w == nil {
+	if b.line == nil {
 		return
 	}
 	pct := ""
@@ -121,17 +124,62 @@ func (b *progressBar) update(p archive.Progress) {
 	if p.ETA > 0 && !p.Done {
 		eta = " ETA " + p.ETA.Round(time.Second).String()
 	}
-	fmt.Fprintf(b.w, "\r%-8s %s / %s%s  %d/%d files  %s/s%s\033[K", p.Op, humanize.Bytes(p.Bytes), humanize.Bytes(p.TotalBytes), pct,
-		p.Files, p.TotalFiles, humanize.Bytes(int64(p.Rate)), eta)
+	b.line.draw(fmt.Sprintf("%-8s %s / %s%s  %d/%d files  %s/s%s", p.Op, humanize.Bytes(p.Bytes), humanize.Bytes(p.TotalBytes), pct,
+		p.Files, p.TotalFiles, humanize.Bytes(int64(p.Rate)), eta))
 	b.drawn = true
 }
 
 // close ends the bar's line; it may be called more than once.
 func (b *progressBar) close() {
 	if b.drawn {
-		fmt.Fprintln(b.w)
+		b.line.end()
 		b.drawn = false
 	}
+}
+
+// statusLine is the last line of stderr while a progress bar shows there.
+// Everything else written to stderr (the logger writes through it) clears
+// the bar first and draws it again below, so that the bar always ends its
+// line before another one starts.
+type statusLine struct {
+	mu   sync.Mutex
+	w    io.Writer
+	text string // the bar as last drawn; "" when none shows
+}
+
+func (e *env) statusLine() *statusLine {
+	e.lineOnce.Do(func() { e.line = &statusLine{w: e.stderr} })
+	return e.line
+}
+
+func (l *statusLine) draw(text string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.text = text
+	fmt.Fprintf(l.w, "\r%s\033[K", text)
+}
+
+// end leaves the bar as it is and moves below it.
+func (l *statusLine) end() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.text != "" {
+		fmt.Fprintln(l.w)
+		l.text = ""
+	}
+}
+
+// Write writes p on a line of its own above the bar.
+func (l *statusLine) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.text == "" {
+		return l.w.Write(p)
+	}
+	fmt.Fprint(l.w, "\r\033[K")
+	n, err := l.w.Write(p)
+	fmt.Fprintf(l.w, "\r%s\033[K", l.text)
+	return n, err
 }
 
 // confirm asks on the terminal; without one it refuses with a usage error

@@ -238,3 +238,21 @@ func distance(a, b string) int {
 	}
 	return d[len(ra)][len(rb)]
 }
+
+// One default per option: urfave/cli appends "(default: 0s)" to a flag
+// whose usage already says where its default comes from ("default: [start]
+// timeout, else 10m"); such a usage keeps only its own.
+func init() {
+	plain := cli.FlagStringer
+	cli.FlagStringer = func(f cli.Flag) string {
+		s := plain(f)
+		d, ok := f.(cli.DocGenerationFlag)
+		if !ok || !strings.Contains(d.GetUsage(), "default") {
+			return s
+		}
+		if i := strings.LastIndex(s, " (default: "); i >= 0 && strings.Contains(s[:i], "default") {
+			return s[:i]
+		}
+		return s
+	}
+}

@@ -190,13 +190,30 @@ func (s *Server) runGate(ctx context.Context) (*GateRecord, error) {
 		return g, &GateError{Result: res}
 	}
 	g.Forced, g.ForcedBy, g.Reason = true, s.forcedBy(), s.o.ForceReason
+	// A summary, not the list (one line of thousands of characters): how
+	// many findings block and which checks; the report has the rest.
 	ev := s.log.Warn().Str("forced_by", g.ForcedBy).Str("reason", g.Reason).Str("threshold", res.Threshold).
-		Str("summary", res.Summary).Strs("findings", res.Findings)
+		Str("summary", res.Summary).Int("blocking", len(res.Findings)).Strs("checks", checkIDs(res.Findings))
 	if err != nil {
 		ev = ev.AnErr("gate_error", err)
 	}
 	ev.Msg("check gate overridden with --force")
 	return g, nil
+}
+
+// checkIDs are the distinct check IDs of finding lines ("CG-SEC-010 high
+// deployment.toml:42: ..."), in order.
+func checkIDs(lines []string) []string {
+	var ids []string
+	seen := map[string]bool{}
+	for _, l := range lines {
+		id, _, _ := strings.Cut(strings.TrimSpace(l), " ")
+		if id != "" && !seen[id] {
+			seen[id] = true
+			ids = append(ids, id)
+		}
+	}
+	return ids
 }
 
 func (s *Server) forcedBy() string {
@@ -283,7 +300,7 @@ func (s *Server) logVerdict(v *Verdict) {
 	if v.State != Up {
 		ev = s.log.Error()
 	}
-	ev.Str("verdict", string(v.State)).Str("reason", v.Reason).Int("pid", v.PID).Int64("boot_ms", v.Timings.BootMS).Msg("boot verdict")
+	ev.Str("verdict", string(v.State)).Str("reason", v.Reason).Int("pid", v.PID).Dur("boot", time.Duration(v.Timings.BootMS)*time.Millisecond).Msg("boot verdict")
 }
 
 // Start launches the server in the background, as the stock script's start
@@ -410,7 +427,7 @@ func (s *Server) Stop(ctx context.Context) (*StopResult, error) {
 			s.log.Info().Str("pid_file", s.p.PIDFile).Msg("removed the stopped server's PID file")
 		}
 	}
-	s.log.Info().Int("pid", pid).Bool("killed", res.Killed).Int64("took_ms", res.TookMS).Msg("server stopped")
+	s.log.Info().Int("pid", pid).Bool("killed", res.Killed).Dur("took", time.Duration(res.TookMS)*time.Millisecond).Msg("server stopped")
 	_ = s.o.Notify.Stopping("stopped")
 	return res, nil
 }

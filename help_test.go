@@ -1,0 +1,87 @@
+package main
+
+import (
+	"bytes"
+	"regexp"
+	"runtime/debug"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"github.com/urfave/cli/v2"
+)
+
+// TestLeafCommandsHelp: every command without subcommands has a
+// description, EXAMPLES and the EXIT STATUS table in its --help, and no
+// option shows two defaults.
+func TestLeafCommandsHelp(t *testing.T) {
+	app := newApp(nil, &bytes.Buffer{}, &bytes.Buffer{})
+	twoDefaults := regexp.MustCompile(`default.*\(default: `)
+	var walk func(path []string, cmds []*cli.Command)
+	walk = func(path []string, cmds []*cli.Command) {
+		for _, c := range cmds {
+			if c.Hidden || c.Name == "help" {
+				continue
+			}
+			p := append(append([]string{}, path...), c.Name)
+			if len(c.Subcommands) > 0 {
+				walk(p, c.Subcommands)
+				continue
+			}
+			var out bytes.Buffer
+			code := run(append([]string{"carbonguard"}, append(p, "--help")...), nil, &out, &out)
+			require.Equal(t, 0, code, "%s --help: %s", strings.Join(p, " "), out.String())
+			help := out.String()
+			name := strings.Join(p, " ")
+			assert.Contains(t, help, "DESCRIPTION:", name)
+			assert.Contains(t, help, "EXAMPLES:\n      carbonguard ", name)
+			assert.Contains(t, help, "EXIT STATUS:", name)
+			assert.True(t, strings.Index(help, "EXAMPLES:") < strings.Index(help, "EXIT STATUS:"), "%s: EXAMPLES before EXIT STATUS", name)
+			for _, line := range strings.Split(help, "\n") {
+				assert.False(t, twoDefaults.MatchString(line), "%s: two defaults: %s", name, line)
+			}
+		}
+	}
+	walk(nil, app.Commands)
+}
+
+func TestBuildVersion(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		bi   *debug.BuildInfo
+		ok   bool
+		want string
+	}{
+		{"no build info", nil, false, "0.0.0-dev"},
+		{"go install @version", &debug.BuildInfo{Main: debug.Module{Version: "v1.4.0"}}, true, "1.4.0"},
+		{"checkout with revision", &debug.BuildInfo{Main: debug.Module{Version: "(devel)"}, Settings: []debug.BuildSetting{
+			{Key: "vcs.revision", Value: "0123456789abcdef0123"}, {Key: "vcs.modified", Value: "true"}}}, true, "0.0.0-dev+0123456789ab.dirty"},
+		{"no vcs", &debug.BuildInfo{Main: debug.Module{Version: "(devel)"}}, true, "0.0.0-dev"},
+	} {
+		assert.Equal(t, tc.want, buildVersion(tc.bi, tc.ok), tc.name)
+	}
+}
+
+// TestProgressBarEndsItsLineBeforeALogLine: a log line written while the
+// bar shows clears the bar's line, takes a line of its own, and the bar is
+// drawn again below it (before, the line read "... 35.3 MiB/s16:17:55 INF
+// snapshot created").
+func TestProgressBarEndsItsLineBeforeALogLine(t *testing.T) {
+	var out bytes.Buffer
+	e := &env{stderr: &out}
+	bar := &progressBar{line: e.statusLine()}
+	bar.line.draw("create   1.0 MiB / 2.0 MiB  50%")
+	bar.drawn = true
+	_, err := e.statusLine().Write([]byte("16:17:55 INF snapshot created\n"))
+	require.NoError(t, err)
+	bar.close()
+	_, err = e.statusLine().Write([]byte("16:17:56 INF done\n"))
+	require.NoError(t, err)
+	want := "\rcreate   1.0 MiB / 2.0 MiB  50%\033[K" + // the bar
+		"\r\033[K16:17:55 INF snapshot created\n" + // the log line on a clean line of its own
+		"\rcreate   1.0 MiB / 2.0 MiB  50%\033[K" + // the bar again, below it
+		"\n" + // close ends the bar's line
+		"16:17:56 INF done\n" // later lines pass straight through
+	assert.Equal(t, want, out.String())
+}

@@ -171,6 +171,7 @@ func commands(e *env) []*cli.Command {
 		rollbackCommand(e),
 		historyCommand(e),
 		completionCommand(e),
+		completeCommand(e),
 	}
 }
 

@@ -139,6 +139,8 @@ t carbonguard snap
 t carbonguard --home /opt/wso2am-4.2.0 upd
 t carbonguard update --sto
 t carbonguard snapshot ""
+t carbonguard check --format ""
+t carbonguard --log-level w
 `
 	out, err := bash(t, time.Minute, []string{"PATH=" + filepath.Dir(cg) + ":" + os.Getenv("PATH")}, "-c", script)
 	require.NoError(t, err, out)
@@ -146,6 +148,8 @@ t carbonguard snapshot ""
 	assert.Contains(t, out, "[carbonguard snap] snapshot\n")
 	assert.Contains(t, out, "[carbonguard --home /opt/wso2am-4.2.0 upd] update\n")
 	assert.Contains(t, out, "[carbonguard update --sto] --stop-server\n")
+	assert.Contains(t, out, "[carbonguard check --format ] text json sarif\n", "enumerated flag values")
+	assert.Contains(t, out, "[carbonguard --log-level w] warn\n")
 	line := lineWith(out, "[carbonguard snapshot ]")
 	for _, sub := range []string{"create", "list", "verify", "restore", "prune"} {
 		assert.Contains(t, strings.Fields(line), sub, "snapshot subcommands: %s", line)

@@ -78,9 +78,26 @@ finish() {
 trap finish EXIT
 
 section "1. Build carbonguard and the fakes"
-mkdir -p "$dir/bin"
-note "(a first build on a cold Go cache takes minutes on a small machine; later runs take seconds)"
-run 0 go -C "$repo" build -o "$dir/bin/" . ./internal/mkpack
+mkdir -p "$dir/bin" "$dir/tmp"
+note "(on a cold Go cache this compiles about 300 packages (the standard library included): around 2 minutes on a 2-core machine; later runs take seconds)"
+# go build -v names each package as it compiles it: show the count, so that a
+# cold first run says what it is doing instead of sitting silent.
+build() {
+  local n=0 pkg last=""
+  printf '%s$ go build -o %s/bin/ . ./internal/mkpack%s\n' "$bold" "$dir" "$off"
+  while IFS= read -r pkg; do
+    n=$((n + 1)) last=$pkg
+    if [ -t 1 ]; then printf '\r%s  compiling: %d packages so far (%s)\033[K%s' "$dim" "$n" "$pkg" "$off"; fi
+  done < <(go -C "$repo" build -v -o "$dir/bin/" . ./internal/mkpack 2>&1; echo "exit=$?")
+  if [ -t 1 ]; then printf '\r\033[K'; fi
+  [ "$last" = exit=0 ] || die "go build failed ($last); run it by hand: go -C $repo build ."
+  if [ "$n" -le 1 ]; then
+    printf '%s[built: everything came from the Go build cache]%s\n' "$green" "$off"
+  else
+    printf '%s[built: %d packages compiled]%s\n' "$green" "$((n - 1))" "$off"
+  fi
+}
+build
 for b in carbonguard mkpack; do
   [ -x "$dir/bin/$b" ] || die "go build did not produce $dir/bin/$b"
 done
@@ -89,7 +106,10 @@ section "2. A sandbox API Manager 4.2 pack"
 # mkpack copies testdata/packs/apim-4.2, installs the fake JDK (bin/java is
 # fakejvm: real log lines, real ports on 127.0.0.1, health endpoints) and the
 # fake u2 (bin/wso2update_linux), and picks a free port offset.
-"$dir/bin/mkpack" -fixture apim-4.2 -u2 broken-boot -delay 1s "$dir/sandbox" >/dev/null
+# The fakes are built into the sandbox's own tmp/, so that --cleanup (or
+# rm -rf of the sandbox) removes them with everything else.
+note "building the fake JVM and the fake u2 (cold: some seconds more)"
+TMPDIR=$dir/tmp "$dir/bin/mkpack" -fixture apim-4.2 -u2 broken-boot -delay 1s "$dir/sandbox" >/dev/null
 set -a
 # shellcheck source=/dev/null
 . "$dir/sandbox/pack.env"

@@ -196,7 +196,7 @@ func (e *env) logger(g globals) (zerolog.Logger, error) {
 	var w io.Writer
 	switch format {
 	case "console":
-		w = zerolog.ConsoleWriter{Out: e.statusLine(), TimeFormat: "15:04:05", NoColor: !isTerminal(e.stderr)}
+		w = zerolog.ConsoleWriter{Out: e.statusLine(), TimeFormat: "15:04:05", NoColor: !e.colors(e.stderr)}
 	case "json":
 		w = e.statusLine()
 	default:

@@ -91,6 +91,12 @@ func printableName(s string) string {
 	return s
 }
 
+// colors: colour for w, a terminal, unless NO_COLOR is set to anything
+// (https://no-color.org).
+func (e *env) colors(w io.Writer) bool {
+	return isTerminal(w) && e.getenv("NO_COLOR") == ""
+}
+
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	return ok && isatty.IsTerminal(f.Fd())

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -250,4 +251,18 @@ func twoPackSARIF(t *testing.T) []byte {
 	var b bytes.Buffer
 	require.NoError(t, r.WriteSARIF(&b, ""))
 	return b.Bytes()
+}
+
+// TestTextReportColorsBySeverity: on a terminal the [severity] tags are
+// coloured (high red, medium yellow); without Color (a pipe, a file,
+// NO_COLOR) the report has no escape sequence at all.
+func TestTextReportColorsBySeverity(t *testing.T) {
+	r, _ := goldenReport(t, "apim-4.2", StartFacts{}, "", "", false)
+	var plain, color bytes.Buffer
+	require.NoError(t, r.WriteText(&plain, TextOptions{}))
+	require.NoError(t, r.WriteText(&color, TextOptions{Color: true}))
+	assert.NotContains(t, plain.String(), "\033[")
+	assert.Contains(t, color.String(), "\033[1;31m[high")
+	assert.Contains(t, color.String(), "\033[33m[medium")
+	assert.Equal(t, plain.String(), regexp.MustCompile("\033\\[[0-9;]*m").ReplaceAllString(color.String(), ""), "colour only, same text")
 }

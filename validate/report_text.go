@@ -16,6 +16,24 @@ type TextOptions struct {
 	Verbose bool
 	// DocBase prefixes doc anchors, e.g. "docs/checks.md" or a URL.
 	DocBase string
+	// Color marks each finding's [severity] tag with its colour (ANSI):
+	// critical and high red, medium yellow, low cyan, info dim. The CLI
+	// sets it on a terminal unless NO_COLOR is set.
+	Color bool
+}
+
+// severityColor is the ANSI SGR sequence of a severity.
+func severityColor(s Severity) string {
+	switch {
+	case s >= High:
+		return "\033[1;31m"
+	case s == Medium:
+		return "\033[33m"
+	case s == Low:
+		return "\033[36m"
+	default:
+		return "\033[2m"
+	}
 }
 
 // WriteText writes the report for people: per pack, findings grouped by
@@ -149,7 +167,11 @@ func writeGroup(w io.Writer, fds []Finding, o TextOptions, keep func(Finding) bo
 			} else if fd.Blocking {
 				label += ", blocking"
 			}
-			fmt.Fprintf(w, "    [%s] %s %s%s\n", label, fd.CheckID, fd.Title, subjectSuffix(fd))
+			tag := "[" + label + "]"
+			if o.Color {
+				tag = severityColor(fd.Severity) + tag + "\033[0m"
+			}
+			fmt.Fprintf(w, "    %s %s %s%s\n", tag, fd.CheckID, fd.Title, subjectSuffix(fd))
 			if loc := location(fd); loc != "" {
 				fmt.Fprintf(w, "        %s\n", loc)
 			}

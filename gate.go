@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/user"
 	"strconv"
+	"strings"
 
 	"github.com/carbonguard/carbonguard/pack"
 	"github.com/carbonguard/carbonguard/validate"
@@ -105,8 +106,35 @@ func (s *session) startGate(o launchOptions) wrapper.GateFunc {
 		if summary == "" {
 			summary = "none"
 		}
-		return wrapper.GateResult{Blocked: blocked, Threshold: rep.FailOn.String(), Summary: summary, Findings: rep.BlockingLines()}, nil
+		return wrapper.GateResult{Blocked: blocked, Threshold: rep.FailOn.String(), Summary: summary, Findings: bootFirst(rep.BlockingLines())}, nil
 	}
+}
+
+// bootImpossible are the checks whose failure keeps the server from booting
+// at all (the startup script refuses, the JVM does not start, a port cannot
+// be bound), as opposed to a server that boots into a risk.
+var bootImpossible = map[string]bool{
+	"CG-HOST-060": true, // JAVA_HOME not set to a usable JDK: the script exits
+	"CG-HOST-091": true, // heap settings the JVM cannot honour: the JVM exits
+	"CG-NET-020":  true, // two listeners on one port: the second bind fails
+	"CG-NET-030":  true, // a port already in use on this host
+	"CG-NET-040":  true, // a privileged port without root: the bind fails
+}
+
+// bootFirst orders the gate's finding lines ("CG-HOST-060 high ...") so
+// that those that make the boot impossible come first, the rest in the
+// report's order.
+func bootFirst(lines []string) []string {
+	out := make([]string, 0, len(lines))
+	for pass := 0; pass < 2; pass++ {
+		for _, l := range lines {
+			id, _, _ := strings.Cut(l, " ")
+			if bootImpossible[id] == (pass == 0) {
+				out = append(out, l)
+			}
+		}
+	}
+	return out
 }
 
 // updateChecksReport runs the production checks before an update as a

@@ -85,3 +85,20 @@ func TestProgressBarEndsItsLineBeforeALogLine(t *testing.T) {
 		"16:17:56 INF done\n" // later lines pass straight through
 	assert.Equal(t, want, out.String())
 }
+
+// TestGatePutsBootImpossibleFirst: the start gate lists the findings that
+// keep the server from booting at all before the others.
+func TestGatePutsBootImpossibleFirst(t *testing.T) {
+	got := bootFirst([]string{
+		"CG-SEC-010 high deployment.toml:12: admin/admin",
+		"CG-NET-030 high: port 9443: in use by another process",
+		"CG-DATA-010 high: H2",
+		"CG-HOST-060 high: JAVA_HOME is not set",
+	})
+	assert.Equal(t, []string{
+		"CG-NET-030 high: port 9443: in use by another process",
+		"CG-HOST-060 high: JAVA_HOME is not set",
+		"CG-SEC-010 high deployment.toml:12: admin/admin",
+		"CG-DATA-010 high: H2",
+	}, got)
+}

@@ -178,6 +178,7 @@ func runCheck(ctx context.Context, s *session, o checkOptions) error {
 		} else {
 			h.snap.ReadError = "--state names one pack's state directory; the snapshot store of " + dir + " was not read"
 		}
+		h.snap.Dumps = h.cfg.dumpNames()
 	}
 	var reports []*validate.Report
 	for i, h := range homes {

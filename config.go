@@ -20,6 +20,7 @@ type fileConfig struct {
 	Snapshot snapshotConfig `toml:"snapshot"`
 	Update   updateConfig   `toml:"update"`
 	Notify   notifyConfig   `toml:"notify"`
+	Remote   remoteConfig   `toml:"remote"`
 
 	path string // where it was read from; "" for the built-in defaults
 }
@@ -73,6 +74,45 @@ type snapshotConfig struct {
 	Exclude     []string `toml:"exclude"`
 	KeepLast    int      `toml:"keep_last"`
 	KeepWithin  duration `toml:"keep_within"`
+	// Databases are the external databases dumped with every pre-update
+	// snapshot (and snapshot create --with-databases).
+	Databases []databaseConfig `toml:"database"`
+}
+
+// databaseConfig is one [[snapshot.database]]: a datasource of the pack,
+// with what overrides its connection, and the commands (argument lists)
+// when the engine's defaults do not do.
+type databaseConfig struct {
+	Name         string   `toml:"name"`
+	Host         string   `toml:"host"`
+	Port         int      `toml:"port"`
+	Database     string   `toml:"database"`
+	User         string   `toml:"user"`
+	PasswordFile string   `toml:"password_file"`
+	Dump         []string `toml:"dump"`
+	Restore      []string `toml:"restore"`
+	Env          []string `toml:"env"`
+}
+
+// remoteConfig is [remote]: off-host copies in a restic repository.
+type remoteConfig struct {
+	Repository   string   `toml:"repository"`    // any restic repository string; default RESTIC_REPOSITORY
+	PasswordFile string   `toml:"password_file"` // default RESTIC_PASSWORD_FILE / RESTIC_PASSWORD
+	Restic       string   `toml:"restic"`        // the binary; default restic on PATH
+	Options      []string `toml:"options"`       // restic -o key=value options (no secrets: they are on its command line)
+	Push         string   `toml:"push"`          // "manual" (default) or "after-create": push the pre-update snapshot before u2 runs
+	Required     bool     `toml:"required"`      // with push = "after-create": a failed push stops the update
+}
+
+// The values of [remote] push.
+const (
+	pushManual      = "manual"
+	pushAfterCreate = "after-create"
+)
+
+// configured reports whether [remote] is set up at all.
+func (r remoteConfig) configured() bool {
+	return r.Repository != "" || r.PasswordFile != "" || r.Restic != "" || len(r.Options) > 0 || r.Push != "" || r.Required
 }
 
 type updateConfig struct {
@@ -166,5 +206,53 @@ func readConfig(path string) (*fileConfig, error) {
 		return nil, usagef("%s: unknown key(s) %s: see the README's carbonguard.toml reference", path, strings.Join(keys, ", "))
 	}
 	cfg.path = path
+	if err := cfg.check(); err != nil {
+		return nil, usagef("%s: %v", path, err)
+	}
 	return &cfg, nil
+}
+
+// check refuses values the sections cannot use, naming the key.
+func (c *fileConfig) check() error {
+	switch c.Remote.Push {
+	case "", pushManual, pushAfterCreate:
+	default:
+		return fmt.Errorf("[remote] push = %q: use %q or %q", c.Remote.Push, pushManual, pushAfterCreate)
+	}
+	if c.Remote.Required && c.Remote.Push != pushAfterCreate {
+		return fmt.Errorf("[remote] required = true needs push = %q (it makes a failed push after the pre-update snapshot stop the update)", pushAfterCreate)
+	}
+	for _, o := range c.Remote.Options {
+		if !strings.Contains(o, "=") {
+			return fmt.Errorf("[remote] options: %q is not key=value (e.g. \"sftp.command=ssh -i /etc/carbonguard/dr_key backup@dr -s sftp\")", o)
+		}
+	}
+	seen := map[string]bool{}
+	for i, d := range c.Snapshot.Databases {
+		where := fmt.Sprintf("[[snapshot.database]] #%d", i+1)
+		switch {
+		case d.Name == "":
+			return fmt.Errorf("%s has no name: name one of the pack's datasources (e.g. name = \"apim_db\")", where)
+		case seen[d.Name]:
+			return fmt.Errorf("%s: name = %q is given twice", where, d.Name)
+		case d.Port < 0 || d.Port > 65535:
+			return fmt.Errorf("%s (%s): port %d is not a TCP port", where, d.Name, d.Port)
+		}
+		seen[d.Name] = true
+		for key, argv := range map[string][]string{"dump": d.Dump, "restore": d.Restore} {
+			if argv != nil && (len(argv) == 0 || argv[0] == "") {
+				return fmt.Errorf("%s (%s): %s is empty: give the command as an argument list, e.g. [\"pg_dump\", \"-Fc\"], or leave it out for the default", where, d.Name, key)
+			}
+		}
+	}
+	return nil
+}
+
+// dumpNames are the datasources [[snapshot.database]] dumps.
+func (c *fileConfig) dumpNames() []string {
+	var out []string
+	for _, d := range c.Snapshot.Databases {
+		out = append(out, d.Name)
+	}
+	return out
 }

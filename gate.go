@@ -98,7 +98,7 @@ func (s *session) startGate(o launchOptions) wrapper.GateFunc {
 			return wrapper.GateResult{}, err
 		}
 		start.UserArgs = o.userArgs
-		rep, blocked, err := validate.Gate(ctx, s.pack, validate.GateOptions{Collect: validate.CollectOptions{Start: start, Logger: s.log}, Policy: policy})
+		rep, blocked, err := validate.Gate(ctx, s.pack, validate.GateOptions{Collect: validate.CollectOptions{Start: start, Snapshots: validate.SnapshotFacts{Dumps: s.cfg.dumpNames()}, Logger: s.log}, Policy: policy})
 		if err != nil {
 			return wrapper.GateResult{}, err
 		}
@@ -151,7 +151,7 @@ func (s *session) updateChecksReport() func(ctx context.Context, p *pack.Pack) e
 		if err != nil {
 			return err
 		}
-		rep, _, err := validate.Gate(ctx, p, validate.GateOptions{Collect: validate.CollectOptions{Start: start, Logger: s.log}, Policy: policy})
+		rep, _, err := validate.Gate(ctx, p, validate.GateOptions{Collect: validate.CollectOptions{Start: start, Snapshots: validate.SnapshotFacts{Dumps: s.cfg.dumpNames()}, Logger: s.log}, Policy: policy})
 		if err != nil {
 			s.log.Warn().Err(err).Msg("the production checks could not run; the update goes on")
 			return nil

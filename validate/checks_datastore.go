@@ -111,14 +111,19 @@ func init() {
 			Run: checkSolrWithLocalDB,
 		},
 		Check{
-			ID: "CG-DATA-060", Title: "External databases to back up", Category: "operations", Severity: Info,
+			ID: "CG-DATA-060", Title: "External database without a dump", Category: "operations", Severity: Medium,
 			Rationale: "carbonguard's snapshots cover the pack, including its node-local H2 files, but not the external databases the " +
-				"pack uses. WSO2's backup guidance says to back up every database defined in master-datasources.xml and in any other " +
-				"file of the datasources directory ([database.*] and [[datasource]] in the TOML layout), with the RDBMS's own tools. " +
-				"This note lists them.",
-			Remediation: "Make sure each listed database has a backup and a tested restore with the RDBMS's tools, on a schedule that " +
-				"matches your recovery point objective, then accept this note.",
-			Run: checkBackupInventory,
+				"pack uses ([database.*] and [[datasource]] in deployment.toml, the datasources of master-datasources.xml and of any " +
+				"other file of the datasources directory). WSO2's backup guidance says to back up every one of them with the RDBMS's " +
+				"own tools. Without a dump taken with the pre-update snapshot, a rollback restores the pack but not the schema and " +
+				"data an update migrated, and a lost host or site loses the data. A [[snapshot.database]] entry makes carbonguard " +
+				"dump the database with every pre-update snapshot (and snapshot create --with-databases), keep the dump in the " +
+				"snapshot, verify it and push it off-host with it.",
+			Remediation: "Add a [[snapshot.database]] entry named after the datasource (name = \"apim_db\"): PostgreSQL, MySQL and " +
+				"MariaDB get pg_dump / mysqldump defaults from the datasource's URL and user; other engines need dump and restore " +
+				"commands. If the database is backed up otherwise, accept the finding for it with the reason ([[check.accept]] " +
+				"id = \"CG-DATA-060\", key = \"[database.apim_db]\", reason = \"backed up by the DBA team\").",
+			Run: checkDatabaseDumps,
 		},
 	)
 }
@@ -1249,38 +1254,45 @@ func checkSolrWithLocalDB(f *Facts) []Result {
 
 // ---------------------------------------------------------------- DATA-060
 
-func checkBackupInventory(f *Facts) []Result {
+func checkDatabaseDumps(f *Facts) []Result {
 	p := f.Pack
-	var items []string
-	var first Result
-	add := func(item string, cite Result) {
-		if len(items) == 0 {
-			first = cite
+	dumped := map[string]bool{}
+	for _, n := range f.Snapshots.Dumps {
+		dumped[n] = true
+	}
+	var out []Result
+	add := func(name, subject, url string, cite Result) {
+		r := cite
+		r.Subject, r.Value = subject, url
+		if dumped[name] {
+			r.Status = Pass
+			r.Message = fmt.Sprintf("%s (%s) is dumped with every pre-update snapshot ([[snapshot.database]] name = %q)", subject, url, name)
+		} else {
+			r.Status = Fail
+			r.Message = fmt.Sprintf("%s (%s) is outside the pack and no [[snapshot.database]] dumps it", subject, url)
 		}
-		items = append(items, item)
+		out = append(out, r)
 	}
 	var dss []dataDatasource
+	var bad []Result
 	if p.Layout == pack.LayoutLegacy {
 		var err error
-		dss, _, err = dataLegacyDatasources(f)
+		dss, bad, err = dataLegacyDatasources(f)
 		if err != nil {
 			return []Result{{Status: Unknown, Subject: "master-datasources.xml", Message: "the datasources cannot be read", Reason: err.Error()}}
 		}
 	} else {
-		dss, _ = dataExtraDatasources(f)
+		dss, bad = dataExtraDatasources(f)
 	}
-	{
-		for _, ds := range dss {
-			if dataIsH2URL(ds.url) || ds.url == "" {
-				continue
-			}
-			url := dataShortURL(ds.url)
-			if ds.secretURL {
-				url = "(url from the secure vault)"
-			}
-			add(fmt.Sprintf("%s (%s): %s", ds.name, ds.jndi, url),
-				Result{Key: ds.key(), Value: url, Source: pack.SourceFile, Pos: ds.doc.Pos(ds.urlEl)})
+	for _, ds := range dss {
+		if dataIsH2URL(ds.url) || ds.url == "" {
+			continue
 		}
+		url := dataShortURL(ds.url)
+		if ds.secretURL {
+			url = "url from the secure vault"
+		}
+		add(ds.name, "datasource "+ds.name, url, Result{Key: ds.key(), Source: pack.SourceFile, Pos: ds.doc.Pos(ds.urlEl)})
 	}
 	if p.Layout != pack.LayoutLegacy {
 		for _, t := range p.Tables("database") {
@@ -1293,11 +1305,9 @@ func checkBackupInventory(f *Facts) []Result {
 			}
 			url := dataShortURL(valueText(v.cite))
 			if v.cite.Externalised {
-				url += " (externalised)"
+				url += ", externalised"
 			}
-			cite := dataResult(Fail, v.cite, "")
-			cite.Value = url
-			add(fmt.Sprintf("[database.%s]: %s", t, url), cite)
+			add(t, "[database."+t+"]", url, dataResult(Fail, v.cite, ""))
 		}
 		if arr, ok := p.Value("datasource").Raw.([]any); ok {
 			for i := range arr {
@@ -1308,23 +1318,19 @@ func checkBackupInventory(f *Facts) []Result {
 				}
 				url := dataShortURL(u.String())
 				if u.Externalised {
-					url += " (externalised)"
+					url += ", externalised"
 				}
-				cite := dataResult(Fail, u, "")
-				cite.Value = url
-				add(fmt.Sprintf("[[datasource]] %s: %s", id, url), cite)
+				add(id, "[[datasource]] "+id, url, dataResult(Fail, u, ""))
 			}
 		}
 	}
-	if len(items) == 0 {
-		return []Result{{Status: Pass, Subject: "backup inventory",
+	out = append(out, bad...)
+	if len(out) == 0 {
+		return []Result{{Status: Pass, Subject: "external databases",
 			Message: "no external database is configured: all data is in the pack (node-local H2), which carbonguard's snapshots cover"}}
 	}
-	sort.Strings(items)
-	first.Status = Fail
-	first.Subject = "backup inventory"
-	first.Message = fmt.Sprintf("%d external database(s) to back up with the RDBMS's tools: %s", len(items), strings.Join(items, "; "))
-	return []Result{first}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Subject < out[j].Subject })
+	return out
 }
 
 // ---------------------------------------------------------------- DATA-070

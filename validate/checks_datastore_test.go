@@ -286,6 +286,12 @@ connection_password = "admin"`, "")}},
 		fixture{ID: "CG-DATA-060", Name: "hardened-mysql", Pack: "apim-4.2-hardened", Want: Fail},
 		fixture{ID: "CG-DATA-060", Name: "legacy-mysql", Pack: "carbon-4.4", Want: Fail, Files: dataMySQLLegacy()},
 		fixture{ID: "CG-DATA-060", Name: "legacy-stock", Pack: "carbon-4.4", Want: Pass},
+		fixture{ID: "CG-DATA-060", Name: "hardened-mysql-dumped", Pack: "apim-4.2-hardened", Want: Pass,
+			Facts: func(_ *testing.T, f *Facts) { f.Snapshots.Dumps = []string{"apim_db", "shared_db"} }},
+		fixture{ID: "CG-DATA-060", Name: "hardened-mysql-one-dumped", Pack: "apim-4.2-hardened", Want: Fail,
+			Facts: func(_ *testing.T, f *Facts) { f.Snapshots.Dumps = []string{"apim_db"} }},
+		fixture{ID: "CG-DATA-060", Name: "legacy-mysql-dumped", Pack: "carbon-4.4", Want: Pass, Files: dataMySQLLegacy(),
+			Facts: func(_ *testing.T, f *Facts) { f.Snapshots.Dumps = []string{"WSO2AM_DB", "WSO2UM_DB", "WSO2REG_DB"} }},
 	)
 }
 
@@ -323,7 +329,7 @@ func TestNodeLocalH2IsNotFlagged(t *testing.T) {
 				}
 			}
 			assert.True(t, sawLocal, "the local database is reported as not flagged:%s", describeResults(rs))
-			for _, r := range checkBackupInventory(f) {
+			for _, r := range checkDatabaseDumps(f) {
 				assert.NotContains(t, r.Message, "WSO2CARBON_DB")
 				assert.NotContains(t, r.Message, "WSO2MB_DB")
 			}
@@ -364,7 +370,7 @@ func TestDataH2ProductDBsCitesTheLine(t *testing.T) {
 	}
 }
 
-func TestDataBackupInventoryHidesSecrets(t *testing.T) {
+func TestDataDatabaseDumps(t *testing.T) {
 	t.Parallel()
 	f := fixtureFacts(t, fixture{Files: map[string]string{netTOML: `[server]
 hostname = "apim.example.com"
@@ -381,16 +387,31 @@ url = "jdbc:mysql://db.example.com:3306/shared_db?user=x&amp;password=hunter2"
 id = "REPORTS_DB"
 url = "$env{REPORTS_URL}"
 `}})
-	rs := checkBackupInventory(f)
-	require.Len(t, rs, 1)
-	r := rs[0]
-	assert.Equal(t, Fail, r.Status)
-	assert.NotContains(t, r.Message, "hunter2")
-	assert.Contains(t, r.Message, "jdbc:sqlserver://db.example.com:1433")
-	assert.Contains(t, r.Message, "jdbc:mysql://db.example.com:3306/shared_db")
-	assert.Contains(t, r.Message, "REPORTS_DB")
-	assert.Contains(t, r.Message, "3 external database(s)")
-	assert.NotContains(t, r.Value, "hunter2")
+	rs := checkDatabaseDumps(f)
+	require.Len(t, rs, 3)
+	subjects := map[string]Result{}
+	for _, r := range rs {
+		assert.Equal(t, Fail, r.Status, r.Subject)
+		assert.NotContains(t, r.Message, "hunter2")
+		assert.NotContains(t, r.Value, "hunter2")
+		assert.Contains(t, r.Message, "no [[snapshot.database]] dumps it")
+		subjects[r.Subject] = r
+	}
+	assert.Contains(t, subjects["[database.apim_db]"].Message, "jdbc:sqlserver://db.example.com:1433")
+	assert.Contains(t, subjects["[database.shared_db]"].Message, "jdbc:mysql://db.example.com:3306/shared_db")
+	assert.Contains(t, subjects["[[datasource]] REPORTS_DB"].Message, "externalised")
+	assert.Equal(t, "repository/conf/deployment.toml", subjects["[database.apim_db]"].Pos.File)
+
+	// A dumped database passes, and says by which entry.
+	f.Snapshots.Dumps = []string{"shared_db", "REPORTS_DB"}
+	for _, r := range checkDatabaseDumps(f) {
+		if r.Subject == "[database.apim_db]" {
+			assert.Equal(t, Fail, r.Status)
+			continue
+		}
+		assert.Equal(t, Pass, r.Status, r.Subject)
+		assert.Contains(t, r.Message, "dumped with every pre-update snapshot")
+	}
 	for _, r := range checkH2ProductDBs(f) {
 		assert.NotContains(t, r.Value, "hunter2", r.Subject)
 		assert.NotContains(t, r.Message, "hunter2", r.Subject)

@@ -21,7 +21,7 @@
 //	CG-SEC-NNN   security and transport          checks_security.go
 //	CG-NET-NNN   ports, JMX, proxy, TM<->gateway checks_ports.go
 //	CG-DATA-NNN  databases, user stores, Solr,   checks_datastore.go
-//	             backup inventory
+//	             database dumps
 //	CG-HOST-NNN  host and runtime, clustering,   checks_host.go
 //	             metrics, snapshots
 //

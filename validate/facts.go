@@ -80,6 +80,9 @@ type SnapshotFacts struct {
 	NewestVerifiedID string
 	RPO              time.Duration // from carbonguard.toml; 0 = not configured
 	ReadError        string        // the store exists but could not be read
+	// Dumps names the datasources that [[snapshot.database]] dumps with
+	// every pre-update snapshot.
+	Dumps []string
 }
 
 // Host is what the host probe found. A field the probe could not read has its

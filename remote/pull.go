@@ -44,8 +44,9 @@ func (r *Repo) Pull(ctx context.Context, s Snapshot, read func(io.Reader) error)
 		_ = cmd.Process.Signal(os.Interrupt)
 		werr := cmd.Wait()
 		if werr != nil && ctx.Err() == nil {
-			// restic's own failure explains a short stream best.
-			if re := r.failure(ctx, "dump", werr, tail).(*ResticError); re.ExitCode > 0 {
+			// restic's own failure (before it was interrupted: not 130)
+			// explains a short stream best.
+			if re := r.failure(ctx, "dump", werr, tail).(*ResticError); re.ExitCode > 0 && re.ExitCode != exitInterrupted {
 				return re
 			}
 		}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -218,8 +219,14 @@ func (r *Repo) run(ctx context.Context, op string, args ...string) ([]byte, erro
 	return out.Bytes(), nil
 }
 
+// exitInterrupted is restic's exit status after SIGINT.
+const exitInterrupted = 130
+
+// ansiRE matches the terminal control sequences restic writes on stderr.
+var ansiRE = regexp.MustCompile(`\x1b\[[0-9;?]*[A-Za-z]`)
+
 func (r *Repo) failure(ctx context.Context, op string, err error, tail *tailBuffer) error {
-	stderr := tail.String()
+	stderr := ansiRE.ReplaceAllString(tail.String(), "")
 	for _, m := range r.masks {
 		stderr = strings.ReplaceAll(stderr, m, "***")
 	}

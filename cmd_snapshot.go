@@ -54,6 +54,8 @@ pack as <pack>.displaced-<id>-<time> until snapshot drop-displaced.
 			snapshotVerifyCommand(e),
 			snapshotDiffCommand(e),
 			snapshotRestoreCommand(e),
+			snapshotPushCommand(e),
+			snapshotPullCommand(e),
 			snapshotPruneCommand(e),
 			snapshotDropDisplacedCommand(e),
 		},

@@ -21,6 +21,7 @@ func snapshotCreateCommand(e *env) *cli.Command {
 			&cli.StringFlag{Name: "compression", Usage: "zstd (default) or gzip; default from [snapshot] compression"},
 			&cli.BoolFlag{Name: "allow-running", Usage: "snapshot even while the server runs (its databases and index may be inconsistent)"},
 			&cli.BoolFlag{Name: "verify", Usage: "verify the snapshot after creating it"},
+			&cli.BoolFlag{Name: "with-databases", Usage: "dump every [[snapshot.database]] into the snapshot too (pre-update snapshots always do)"},
 			&cli.BoolFlag{Name: "no-sync", Hidden: true, Usage: "skip fsync (benchmarks only: not crash-safe)"},
 			textOrJSON.flag(),
 		},
@@ -35,6 +36,7 @@ type snapshotCreateOptions struct {
 	compression  string
 	allowRunning bool
 	verify       bool
+	withDBs      bool
 	noSync       bool
 }
 
@@ -49,13 +51,16 @@ func newSnapshotCreateOptions(c *cli.Context, s *session) (snapshotCreateOptions
 	o := snapshotCreateOptions{
 		format: format, reason: c.String("reason"),
 		exclude:     append(append([]string{}, s.cfg.Snapshot.Exclude...), c.StringSlice("exclude")...),
-		compression: c.String("compression"), allowRunning: c.Bool("allow-running"), verify: c.Bool("verify"), noSync: c.Bool("no-sync"),
+		compression: c.String("compression"), allowRunning: c.Bool("allow-running"), verify: c.Bool("verify"), withDBs: c.Bool("with-databases"), noSync: c.Bool("no-sync"),
 	}
 	if o.compression == "" {
 		o.compression = s.cfg.Snapshot.Compression
 	}
 	if o.compression != "" && o.compression != archive.CompressionZstd && o.compression != archive.CompressionGzip {
 		return o, usagef("compression %q: use zstd or gzip", o.compression)
+	}
+	if o.withDBs && len(s.cfg.Snapshot.Databases) == 0 {
+		return o, usagef("--with-databases: carbonguard.toml has no [[snapshot.database]] entry to dump")
 	}
 	return o, nil
 }
@@ -73,10 +78,18 @@ func runSnapshotCreate(ctx context.Context, s *session, o snapshotCreateOptions)
 	}
 	ctx, cancel := signalContext(ctx)
 	defer cancel()
+	meta := packMeta(s.pack)
+	var attach []archive.AttachmentSource
+	if o.withDBs {
+		if attach, err = s.databaseAttachments(s.pack, meta); err != nil {
+			return err
+		}
+	}
 	bar := s.progressBar()
 	m, err := store.Create(ctx, s.pack.Home, archive.CreateOptions{
 		Reason:      o.reason,
-		Meta:        packMeta(s.pack),
+		Meta:        meta,
+		Attachments: attach,
 		Exclude:     o.exclude,
 		Compression: o.compression,
 		ToolVersion: version,
@@ -96,17 +109,24 @@ func runSnapshotCreate(ctx context.Context, s *session, o snapshotCreateOptions)
 			return err
 		}
 	}
+	pushErr := s.pushAfterCreate(ctx, store, m.ID)
 	if o.format == "json" {
-		return writeJSON(s.stdout, struct {
+		if err := writeJSON(s.stdout, struct {
 			SchemaVersion int                   `json:"schema_version"`
 			Snapshot      archive.Info          `json:"snapshot"`
 			Verified      *archive.VerifyReport `json:"verified,omitempty"`
-		}{1, infoOf(m), vr})
+		}{1, infoOf(m), vr}); err != nil {
+			return err
+		}
+		return pushErr
 	}
 	fmt.Fprintf(s.stdout, "snapshot %s created: %d entries, %s in %d files, archive %s (%s)\n",
 		m.ID, m.Entries, humanize.Bytes(m.Bytes), m.Files, humanize.Bytes(m.ArchiveSize), m.Compression)
+	for _, a := range dumpsOf(m) {
+		fmt.Fprintf(s.stdout, "  with the database dump %s (%s)\n", a.Name, humanize.Bytes(a.Size))
+	}
 	if vr != nil {
 		fmt.Fprintf(s.stdout, "snapshot %s verified: %d entries, %s\n", m.ID, vr.Entries, humanize.Bytes(vr.Bytes))
 	}
-	return nil
+	return pushErr
 }

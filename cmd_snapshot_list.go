@@ -9,15 +9,57 @@ import (
 
 	"github.com/carbonguard/carbonguard/archive"
 	"github.com/carbonguard/carbonguard/internal/humanize"
+	"github.com/carbonguard/carbonguard/remote"
 )
 
 func snapshotListCommand(e *env) *cli.Command {
 	return &cli.Command{
 		Name:   "list",
 		Usage:  "list the snapshots: id, time, reason, product, update level, size, files, last verified",
-		Flags:  []cli.Flag{textOrJSON.flag()},
-		Action: action(e, snapshotNeeds, newFormatOnly, runSnapshotList),
+		Flags:  []cli.Flag{textOrJSON.flag(), &cli.BoolFlag{Name: "remote", Usage: "list the snapshots in the restic repository of [remote] instead (every pack's)"}},
+		Action: func(c *cli.Context) error {
+			if c.Bool("remote") {
+				return action(e, needs{config: true, pack: noPack}, newFormatOnly, runSnapshotListRemote)(c)
+			}
+			return action(e, snapshotNeeds, newFormatOnly, runSnapshotList)(c)
+		},
 	}
+}
+
+func runSnapshotListRemote(ctx context.Context, s *session, o formatOnly) error {
+	repo, err := s.remoteRepo()
+	if err != nil {
+		return err
+	}
+	list, err := repo.List(ctx, "")
+	if err != nil {
+		return err
+	}
+	if o.format == "json" {
+		if list == nil {
+			list = []remote.Snapshot{}
+		}
+		return writeJSON(s.stdout, struct {
+			SchemaVersion int               `json:"schema_version"`
+			Repository    string            `json:"repository"`
+			Snapshots     []remote.Snapshot `json:"snapshots"`
+		}{1, repo.Repository(), list})
+	}
+	if len(list) == 0 {
+		fmt.Fprintf(s.stdout, "no snapshots in %s\n", repo.Repository())
+		return nil
+	}
+	tw := tabwriter.NewWriter(s.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tPACK\tPUSHED\tHOST\tREASON\tPRODUCT\tLEVEL\tSTREAM\tRESTIC\tSTATUS")
+	for _, r := range list {
+		status, size := "complete", humanize.Bytes(r.Bytes)
+		if !r.Complete {
+			status, size = "INCOMPLETE (interrupted push: push it again)", "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Pack, r.Time.Local().Format("2006-01-02 15:04:05"), orDash(r.Host),
+			orDash(r.Reason), orDash(r.Product), orDash(r.Level), size, short(r.ResticID), status)
+	}
+	return tw.Flush()
 }
 
 // formatOnly are the options of a command that has only --format.

@@ -4,12 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/carbonguard/carbonguard/archive"
+	"github.com/carbonguard/carbonguard/hooks"
 	"github.com/carbonguard/carbonguard/internal/humanize"
+	"github.com/carbonguard/carbonguard/pack"
 )
 
 func snapshotRestoreCommand(e *env) *cli.Command {
@@ -20,11 +24,20 @@ func snapshotRestoreCommand(e *env) *cli.Command {
 		Flags: []cli.Flag{
 			&cli.StringSliceFlag{Name: "paths", Usage: "restore only `PATH` (relative to the home; repeatable), e.g. repository/deployment"},
 			&cli.BoolFlag{Name: "keep-data", Usage: "keep the live " + strings.Join(keepDataPaths, ", ") + " (a code-and-config-only rollback)"},
+			&cli.StringFlag{Name: "target", Usage: "lay the snapshot down in `DIR` instead of the pack's home (a DR site, a copy to inspect); DIR is created if missing, needs no pack"},
+			&cli.BoolFlag{Name: "with-databases", Usage: "also restore the database dumps the snapshot holds, with the restore commands of [[snapshot.database]] (each asked for, unless --yes)"},
 			&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "do not ask for confirmation"},
 			&cli.BoolFlag{Name: "no-sync", Hidden: true, Usage: "skip the syncfs before the swap (benchmarks only: not crash-safe)"},
 			textOrJSON.flag(),
 		},
-		Action: action(e, snapshotNeeds, newSnapshotRestoreOptions, runSnapshotRestore),
+		Action: func(c *cli.Context) error {
+			n := snapshotNeeds
+			if c.String("target") != "" {
+				// A restore elsewhere reads no pack at the home (a DR site has none yet).
+				n.pack = noPack
+			}
+			return action(e, n, newSnapshotRestoreOptions, runSnapshotRestore)(c)
+		},
 	}
 }
 
@@ -33,6 +46,8 @@ type snapshotRestoreOptions struct {
 	id       string // or "latest"
 	paths    []string
 	keepData bool
+	target   string // "" = the pack's home
+	withDBs  bool
 	yes      bool
 	noSync   bool
 }
@@ -42,7 +57,13 @@ func newSnapshotRestoreOptions(c *cli.Context, _ *session) (snapshotRestoreOptio
 	if err != nil {
 		return snapshotRestoreOptions{}, err
 	}
-	o := snapshotRestoreOptions{id: id, paths: c.StringSlice("paths"), keepData: c.Bool("keep-data"), yes: c.Bool("yes"), noSync: c.Bool("no-sync")}
+	o := snapshotRestoreOptions{id: id, paths: c.StringSlice("paths"), keepData: c.Bool("keep-data"), yes: c.Bool("yes"), noSync: c.Bool("no-sync"),
+		target: c.String("target"), withDBs: c.Bool("with-databases")}
+	if o.target != "" {
+		if o.target, err = filepath.Abs(o.target); err != nil {
+			return o, err
+		}
+	}
 	if len(o.paths) > 0 && o.keepData {
 		return o, usagef("--keep-data applies to a whole-pack restore; with --paths the rest of the pack is untouched anyway")
 	}
@@ -51,6 +72,9 @@ func newSnapshotRestoreOptions(c *cli.Context, _ *session) (snapshotRestoreOptio
 }
 
 func runSnapshotRestore(ctx context.Context, s *session, o snapshotRestoreOptions) error {
+	if o.target != "" {
+		return runSnapshotRestoreTarget(ctx, s, o)
+	}
 	store, release, err := s.snapshotStore(ctx, snapshotRestoreOp, true)
 	if err != nil {
 		return err
@@ -110,5 +134,95 @@ func runSnapshotRestore(ctx context.Context, s *session, o snapshotRestoreOption
 	if rep.Displaced != "" {
 		fmt.Fprintf(s.stdout, "the previous tree is kept at %s; remove it with: carbonguard snapshot drop-displaced\n", rep.Displaced)
 	}
+	if o.withDBs {
+		return s.restoreDatabases(ctx, store, id, s.pack, o.yes)
+	}
+	return sayDumps(s, m)
+}
+
+// sayDumps tells that a restore left the snapshot's database dumps alone.
+func sayDumps(s *session, m *archive.Manifest) error {
+	if d := dumpsOf(m); len(d) > 0 {
+		names := make([]string, len(d))
+		for i, a := range d {
+			names[i] = a.Name
+		}
+		fmt.Fprintf(s.stdout, "the snapshot also holds database dumps (%s); the databases were not touched (--with-databases restores them)\n", strings.Join(names, ", "))
+	}
 	return nil
+}
+
+// runSnapshotRestoreTarget lays a snapshot down in a directory other than
+// the pack's home: at a DR site after snapshot pull, or to inspect a copy.
+func runSnapshotRestoreTarget(ctx context.Context, s *session, o snapshotRestoreOptions) error {
+	if len(o.paths) > 0 || o.keepData {
+		return usagef("--target lays a whole snapshot down: --paths and --keep-data do not apply")
+	}
+	if inside(o.target, s.state) || inside(s.state, o.target) {
+		return usagef("--target %s and the state directory %s must not contain each other", o.target, s.state)
+	}
+	lock, err := hooks.AcquireLock(s.state, snapshotRestoreOp)
+	if err != nil {
+		return err
+	}
+	defer lock.Release()
+	store, err := s.store()
+	if err != nil {
+		return err
+	}
+	if _, err := store.Recover(ctx); err != nil {
+		return fmt.Errorf("finishing an interrupted restore first: %w", err)
+	}
+	id, err := resolveID(store, o.id)
+	if err != nil {
+		return err
+	}
+	m, err := store.Show(id)
+	if err != nil {
+		return err
+	}
+	if err := os.Mkdir(o.target, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
+		return usagef("--target %s: %v (its parent directory must exist)", o.target, err)
+	}
+	if !o.yes {
+		ok, err := s.confirm(fmt.Sprintf("restore snapshot %s (%s, %s, taken from %s) into %s?", m.ID, m.Created.Local().Format("2006-01-02 15:04"),
+			orDash(productOf(m.Meta)), m.Root, o.target))
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return codeError{code: exitUsage, err: errors.New("restore not confirmed; nothing was changed")}
+		}
+	}
+	ctx, cancel := signalContext(ctx)
+	defer cancel()
+	bar := s.progressBar()
+	rep, err := store.Restore(ctx, id, o.target, archive.RestoreOptions{KeepDisplaced: true, NoSync: o.noSync, Progress: bar.update})
+	bar.close()
+	if err != nil {
+		return err
+	}
+	if o.format == "json" {
+		if err := writeJSON(s.stdout, struct {
+			SchemaVersion int `json:"schema_version"`
+			*archive.RestoreReport
+		}{1, rep}); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprintf(s.stdout, "restored snapshot %s into %s: %d entries, %s, verified against the manifest\n", rep.ID, rep.Target, rep.Entries, humanize.Bytes(rep.Bytes))
+		if rep.Displaced != "" {
+			fmt.Fprintf(s.stdout, "what was in %s is kept at %s\n", o.target, rep.Displaced)
+		}
+	}
+	if !o.withDBs {
+		return sayDumps(s, m)
+	}
+	// The restored pack's datasources, with [[snapshot.database]]'s
+	// overrides (at a DR site: the DR database servers).
+	p, err := pack.Open(o.target)
+	if err != nil {
+		return err
+	}
+	return s.restoreDatabases(ctx, store, id, p, o.yes)
 }

@@ -228,3 +228,17 @@ func output(ctx context.Context, name string, args []string, env []string) (stri
 	}
 	return out.String(), nil
 }
+
+// ResticInit creates a restic repository (restic init) with the password in
+// passwordFile; opts are restic -o options (sftp.command=...).
+func ResticInit(t testing.TB, repository, passwordFile string, opts ...string) (string, error) {
+	t.Helper()
+	restic := Need(t, "restic", "restic")
+	args := []string{"init"}
+	for _, o := range opts {
+		args = append(args, "-o", o)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	return output(ctx, restic, args, append(os.Environ(), "RESTIC_REPOSITORY="+repository, "RESTIC_PASSWORD_FILE="+passwordFile))
+}

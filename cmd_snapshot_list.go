@@ -14,9 +14,9 @@ import (
 
 func snapshotListCommand(e *env) *cli.Command {
 	return &cli.Command{
-		Name:   "list",
-		Usage:  "list the snapshots: id, time, reason, product, update level, size, files, last verified",
-		Flags:  []cli.Flag{textOrJSON.flag(), &cli.BoolFlag{Name: "remote", Usage: "list the snapshots in the restic repository of [remote] instead (every pack's)"}},
+		Name:  "list",
+		Usage: "list the snapshots: id, time, reason, product, update level, size, files, last verified",
+		Flags: []cli.Flag{textOrJSON.flag(), &cli.BoolFlag{Name: "remote", Usage: "list the snapshots in the restic repository of [remote] instead (every pack's)"}},
 		Action: func(c *cli.Context) error {
 			if c.Bool("remote") {
 				return action(e, needs{config: true, pack: noPack}, newFormatOnly, runSnapshotListRemote)(c)

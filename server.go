@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"github.com/carbonguard/carbonguard/archive"
 	"strconv"
 
 	"github.com/urfave/cli/v2"
@@ -98,6 +99,17 @@ func (s *session) hooksEnv(srv *wrapper.Server, bar *progressBar) (hooks.Env, er
 		Out:         s.stderr,
 		OpenPack:    func() (*pack.Pack, error) { return s.readPack(s.home, sysProps) },
 		CrashPoint:  crashPoint,
+	}
+	if len(s.cfg.Snapshot.Databases) > 0 {
+		// Every pre-update snapshot keeps the dumps of [[snapshot.database]].
+		hx.Attachments = func(_ context.Context, p *pack.Pack, meta map[string]string) ([]archive.AttachmentSource, error) {
+			return s.databaseAttachments(p, meta)
+		}
+	}
+	if s.cfg.Remote.Push == pushAfterCreate {
+		hx.AfterSnapshot = func(ctx context.Context, m *archive.Manifest) error {
+			return s.pushAfterCreate(ctx, store, m.ID)
+		}
 	}
 	if bar != nil {
 		hx.Progress = bar.update

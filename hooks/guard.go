@@ -54,6 +54,16 @@ type Env struct {
 	// properties, and how strictly the configuration is read). nil =
 	// pack.Open(Home).
 	OpenPack func() (*pack.Pack, error)
+	// Attachments, when set, produces what the pre-update snapshot keeps
+	// beside the pack: the database dumps, taken while the server is stopped
+	// so that pack and databases agree. It may add to meta (the manifest's).
+	// A source that fails fails the snapshot, and the update does not start.
+	Attachments func(ctx context.Context, p *pack.Pack, meta map[string]string) ([]archive.AttachmentSource, error)
+	// AfterSnapshot, when set, runs once the pre-update snapshot is taken
+	// and verified, before u2: the push off the host. Its error stops the
+	// update before u2 runs (the caller returns one only when it must:
+	// [remote] required).
+	AfterSnapshot func(ctx context.Context, m *archive.Manifest) error
 	// CrashPoint is for the crash tests only, which kill carbonguard at each
 	// step: it is called each time the journal has recorded a state (or a
 	// step of one), before the step is taken, and once u2 has started
@@ -120,10 +130,10 @@ func runningErr(pid int, op string) error {
 }
 
 // snapshot takes a snapshot of root and verifies it.
-func (e *Env) snapshot(ctx context.Context, root, reason string, meta map[string]string, whole bool) (*archive.Manifest, error) {
+func (e *Env) snapshot(ctx context.Context, root, reason string, meta map[string]string, whole bool, attach ...archive.AttachmentSource) (*archive.Manifest, error) {
 	o := archive.CreateOptions{
 		Reason: reason, Meta: meta, Compression: e.Compression,
-		ToolVersion: e.ToolVersion, Progress: e.Progress,
+		ToolVersion: e.ToolVersion, Progress: e.Progress, Attachments: attach,
 	}
 	if !whole {
 		o.Exclude = e.Exclude
@@ -154,6 +164,31 @@ func (e *Env) restore(ctx context.Context, id string, keepDisplaced bool) (*arch
 	}
 	e.Log.Info().Str("snapshot", id).Dur("took", rep.Took).Str("displaced", rep.Displaced).Msg("snapshot restored")
 	return rep, nil
+}
+
+// preUpdateSnapshot takes and verifies the pre-update snapshot of p with
+// its attachments (Env.Attachments), records it in tx, and runs
+// AfterSnapshot. A failure of AfterSnapshot comes back as afterErr, with the
+// snapshot taken.
+func (e *Env) preUpdateSnapshot(ctx context.Context, p *pack.Pack, tx *Tx) (m *archive.Manifest, afterErr, err error) {
+	meta := packMeta(p)
+	var attach []archive.AttachmentSource
+	if e.Attachments != nil {
+		if attach, err = e.Attachments(ctx, p, meta); err != nil {
+			return nil, nil, fmt.Errorf("taking the pre-update snapshot of %s: %w", e.Home, err)
+		}
+	}
+	if m, err = e.snapshot(ctx, e.Home, "pre-update", meta, false, attach...); err != nil {
+		return nil, nil, err
+	}
+	tx.SnapshotID = m.ID
+	for _, a := range m.Attachments {
+		tx.Dumps = append(tx.Dumps, a.Name)
+	}
+	if e.AfterSnapshot != nil {
+		afterErr = e.AfterSnapshot(ctx, m)
+	}
+	return m, afterErr, nil
 }
 
 // packMeta is what the manifest records about the pack.

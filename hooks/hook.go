@@ -66,7 +66,10 @@ func PreUpdate(ctx context.Context, o HookOptions) (*Result, error) {
 	}
 	describe(tx, p)
 	tx.U2 = &U2Record{External: true}
-	m, err := o.snapshot(ctx, o.Home, "pre-update", packMeta(p), false)
+	m, afterErr, err := o.preUpdateSnapshot(ctx, p, tx)
+	if err == nil && afterErr != nil {
+		err = fmt.Errorf("after the pre-update snapshot %s: %w", m.ID, afterErr)
+	}
 	if err != nil {
 		tx.Error = err.Error()
 		if jerr := j.Transition(tx, StateAborted, "the pre-update snapshot failed"); jerr != nil {
@@ -74,7 +77,6 @@ func PreUpdate(ctx context.Context, o HookOptions) (*Result, error) {
 		}
 		return &Result{Outcome: OutcomeNone, Tx: tx}, err
 	}
-	tx.SnapshotID = m.ID
 	if err := j.Transition(tx, StateU2Running, "pre-update snapshot "+m.ID+" taken and verified; waiting for the operator's u2 run and hook post-update --exit-code N"); err != nil {
 		return nil, err
 	}

@@ -101,6 +101,9 @@ type Tx struct {
 
 	// SnapshotID is the verified pre-update snapshot every undo restores.
 	SnapshotID string `json:"snapshot_id,omitempty"`
+	// Dumps names the database dumps the pre-update snapshot holds (its
+	// attachments): a rollback restores them only when asked.
+	Dumps []string `json:"dumps,omitempty"`
 	// FailedSnapshotID is the snapshot of the failed tree taken before a
 	// rollback (reason pre-rollback).
 	FailedSnapshotID string `json:"failed_snapshot_id,omitempty"`

@@ -141,7 +141,10 @@ func Update(ctx context.Context, o UpdateOptions) (*Result, error) {
 	if err := j.Save(tx); err != nil {
 		return nil, err
 	}
-	m, err := o.snapshot(ctx, o.Home, "pre-update", packMeta(p), false)
+	m, afterErr, err := o.preUpdateSnapshot(ctx, p, tx)
+	if err == nil && afterErr != nil {
+		err = fmt.Errorf("after the pre-update snapshot %s: %w", m.ID, afterErr)
+	}
 	if err != nil {
 		tx.Error = err.Error()
 		if jerr := j.Transition(tx, StateAborted, "the pre-update snapshot failed; u2 was not run"); jerr != nil {
@@ -149,7 +152,6 @@ func Update(ctx context.Context, o UpdateOptions) (*Result, error) {
 		}
 		return &Result{Outcome: OutcomeNone, Tx: tx}, err
 	}
-	tx.SnapshotID = m.ID
 	if err := j.Transition(tx, StatePending, "pre-update snapshot "+m.ID+" taken and verified"); err != nil {
 		return nil, err
 	}

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -26,6 +28,8 @@ done.
 ` + exitStatusHelp,
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "stop-server", Usage: "stop a running server instead of refusing"},
+			&cli.BoolFlag{Name: "with-databases", Usage: "also restore the database dumps the snapshot holds ([[snapshot.database]] restore commands), each after a confirmation"},
+			&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "with --with-databases: do not ask for confirmation"},
 			textOrJSON.flag(),
 		},
 		Action: action(e, needs{config: true, state: true, pack: packProcess}, newRollbackOptions, runRollback),
@@ -36,6 +40,8 @@ type rollbackOptions struct {
 	format     string
 	target     string // a transaction or snapshot id; "" = the open or last committed update
 	stopServer bool
+	withDBs    bool
+	yes        bool
 }
 
 func newRollbackOptions(c *cli.Context, s *session) (rollbackOptions, error) {
@@ -46,7 +52,11 @@ func newRollbackOptions(c *cli.Context, s *session) (rollbackOptions, error) {
 	if c.Args().Len() > 1 {
 		return rollbackOptions{}, usagef("rollback takes at most one argument, a transaction or snapshot id")
 	}
-	return rollbackOptions{format: format, target: c.Args().First(), stopServer: c.Bool("stop-server")}, nil
+	o := rollbackOptions{format: format, target: c.Args().First(), stopServer: c.Bool("stop-server"), withDBs: c.Bool("with-databases"), yes: c.Bool("yes")}
+	if o.yes && !o.withDBs {
+		return o, usagef("rollback --yes answers the database restores' questions: it goes with --with-databases")
+	}
+	return o, nil
 }
 
 func runRollback(ctx context.Context, s *session, o rollbackOptions) error {
@@ -59,5 +69,21 @@ func runRollback(ctx context.Context, s *session, o rollbackOptions) error {
 	defer cancel()
 	res, err := hooks.Rollback(ctx, hooks.RollbackOptions{Env: hx, Target: o.target, StopServer: o.stopServer})
 	bar.close()
-	return s.reportGuarded(o.format, "rollback", res, err)
+	if rerr := s.reportGuarded(o.format, "rollback", res, err); rerr != nil || res == nil || res.Tx == nil || res.Tx.SnapshotID == "" {
+		return rerr
+	}
+	// The pack is back; the databases only when asked, never silently.
+	if !o.withDBs {
+		if len(res.Tx.Dumps) == 0 {
+			return nil
+		}
+		fmt.Fprintf(s.stderr, "carbonguard: the pre-update snapshot %s also holds database dumps (%s); the databases were not restored (rollback --with-databases restores them)\n",
+			res.Tx.SnapshotID, strings.Join(res.Tx.Dumps, ", "))
+		return nil
+	}
+	p, err := s.readPack(s.home, nil)
+	if err != nil {
+		return err
+	}
+	return s.restoreDatabases(ctx, hx.Store, res.Tx.SnapshotID, p, o.yes)
 }

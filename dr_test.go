@@ -84,7 +84,8 @@ name = "apim_db"
 	// The DR site: another home path, a fresh state directory, no pack yet.
 	drHome := filepath.Join(site, "dr", "opt", "wso2am-4.2.0")
 	require.NoError(t, os.MkdirAll(filepath.Dir(drHome), 0o755))
-	dr := []string{"--config", cfg, "--home", drHome, "--state", filepath.Join(site, "state-dr")}
+	// No --home: the DR site has no pack yet; --state says where its state is.
+	dr := []string{"--config", cfg, "--state", filepath.Join(site, "state-dr")}
 	out = cgOK(t, append(dr, "snapshot", "pull", id)...)
 	assert.Contains(t, out, "pulled snapshot "+id)
 	assert.Contains(t, out, "verified against its manifest")

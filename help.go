@@ -19,9 +19,13 @@ module version and revision.`,
 a zstd (or gzip) archive with a manifest of every entry (path, type, mode, size, SHA-256), written
 last, so that a snapshot without one is known to be incomplete. The server must be stopped
 (--allow-running takes one anyway, with databases and the index possibly inconsistent).
-Paths in [snapshot] exclude and --exclude are left out; a restore keeps the live ones.`,
+Paths in [snapshot] exclude and --exclude are left out; a restore keeps the live ones.
+--with-databases also dumps every [[snapshot.database]] into the snapshot (pre-update snapshots
+always do); a dump that fails fails the snapshot. With [remote] push = "after-create" the snapshot
+is pushed off the host once taken.`,
 	"snapshot list": `list shows the snapshots of the pack, newest first: ID, reason, size, entries, and whether
-and when each was last verified.`,
+and when each was last verified. --remote lists the snapshots in the restic repository of [remote]
+instead, every pack's, with who pushed them and whether each push completed.`,
 	"snapshot show": `show prints one snapshot's manifest summary (the pack it was taken of, product, version,
 update level, exclusions, sizes); --entries lists every entry.`,
 	"snapshot verify": `verify re-reads a snapshot's archive and checks every entry against its manifest (size and
@@ -32,7 +36,10 @@ changed files (content, mode, link target).`,
 pack, verifies it, and swaps it in by rename, so that a crash leaves either the old or the restored
 pack (the next command finishes the job). The replaced tree is kept beside the pack as
 <pack>.displaced-<ID>-<time> (snapshot drop-displaced removes those). The server must be stopped.
---paths restores only some paths; --keep-data keeps the live databases, index and logs.`,
+--paths restores only some paths; --keep-data keeps the live databases, index and logs.
+--target DIR lays the snapshot down in another directory and needs no pack (a DR site, after
+snapshot pull). --with-databases also restores the database dumps the snapshot holds, with the
+restore commands of [[snapshot.database]], asking before each (--yes does not ask).`,
 	"snapshot prune": `prune removes old snapshots by the retention policy ([snapshot] keep_last and keep_within, or
 the flags), never one that an open update still needs to roll back.`,
 	"snapshot drop-displaced": `drop-displaced removes the trees a whole-pack restore set aside beside the pack
@@ -57,13 +64,22 @@ var leafExamples = map[string][]string{
 		"carbonguard snapshot create --reason before-tuning",
 		"carbonguard snapshot create --exclude repository/logs --verify",
 	},
-	"snapshot list":           {"carbonguard snapshot list", "carbonguard snapshot list --format json"},
-	"snapshot show":           {"carbonguard snapshot show latest", "carbonguard snapshot show 20261203T101500Z-manual --entries"},
-	"snapshot verify":         {"carbonguard snapshot verify latest", "carbonguard snapshot verify --all"},
-	"snapshot diff":           {"carbonguard snapshot diff latest", "carbonguard snapshot diff 20261201T020000Z-pre-update latest"},
-	"snapshot restore":        {"carbonguard stop && carbonguard snapshot restore latest --yes", "carbonguard snapshot restore latest --paths repository/conf/deployment.toml"},
+	"snapshot list":   {"carbonguard snapshot list", "carbonguard snapshot list --format json", "carbonguard snapshot list --remote"},
+	"snapshot show":   {"carbonguard snapshot show latest", "carbonguard snapshot show 20261203T101500Z-manual --entries"},
+	"snapshot verify": {"carbonguard snapshot verify latest", "carbonguard snapshot verify --all"},
+	"snapshot diff":   {"carbonguard snapshot diff latest", "carbonguard snapshot diff 20261201T020000Z-pre-update latest"},
+	"snapshot restore": {
+		"carbonguard stop && carbonguard snapshot restore latest --yes",
+		"carbonguard snapshot restore latest --paths repository/conf/deployment.toml",
+		"carbonguard --state /var/lib/carbonguard/dr snapshot restore --target /opt/wso2am-4.2.0 --with-databases 20261203T101500Z-pre-update",
+	},
 	"snapshot prune":          {"carbonguard snapshot prune --dry-run", "carbonguard snapshot prune --keep-last 3 --keep-within 14d"},
 	"snapshot drop-displaced": {"carbonguard snapshot drop-displaced"},
+	"snapshot push":           {"carbonguard snapshot push", "carbonguard snapshot push --all", "carbonguard snapshot push 20261203T101500Z-pre-update --format json"},
+	"snapshot pull": {
+		"carbonguard --state /var/lib/carbonguard/dr snapshot pull 20261203T101500Z-pre-update",
+		"carbonguard --state /var/lib/carbonguard/dr snapshot restore --target /opt/wso2am-4.2.0 --yes 20261203T101500Z-pre-update",
+	},
 	"check": {
 		"carbonguard check",
 		"carbonguard check --format sarif --output carbonguard.sarif   # for GitHub code scanning",
@@ -90,7 +106,7 @@ var leafExamples = map[string][]string{
 		"  carbonguard hook post-update --exit-code $? --start",
 	},
 	"hook post-update": {"carbonguard hook post-update --exit-code 0 --start"},
-	"rollback":         {"carbonguard rollback", "carbonguard rollback 20261201T020000Z-pre-update --start"},
+	"rollback":         {"carbonguard rollback", "carbonguard rollback 20261201T020000Z-pre-update --start", "carbonguard rollback --with-databases"},
 	"history":          {"carbonguard history", "carbonguard history --last"},
 	"completion": {
 		"carbonguard completion bash > /etc/bash_completion.d/carbonguard",

@@ -207,7 +207,7 @@ func runCheck(ctx context.Context, s *session, o checkOptions) error {
 	case "sarif":
 		err = report.WriteSARIF(&out, "")
 	default:
-		err = report.WriteText(&out, validate.TextOptions{Verbose: o.verbose, Color: o.output == "" && s.colors(s.stdout)})
+		err = report.WriteText(&out, validate.TextOptions{Verbose: o.verbose, Color: o.output == "" && s.colors(s.stdout), Width: terminalWidth(s.stdout)})
 	}
 	if err != nil {
 		return fmt.Errorf("rendering the report: %w", err)

@@ -266,3 +266,26 @@ func TestTextReportColorsBySeverity(t *testing.T) {
 	assert.Contains(t, color.String(), "\033[33m[medium")
 	assert.Equal(t, plain.String(), regexp.MustCompile("\033\\[[0-9;]*m").ReplaceAllString(color.String(), ""), "colour only, same text")
 }
+
+// TestTextReportFitsTheTerminal: with a width, the findings' messages and
+// fixes wrap under their indentation; no line is longer than the width
+// unless one word is; without a width lines stay whole (files, pipes).
+func TestTextReportFitsTheTerminal(t *testing.T) {
+	r, _ := goldenReport(t, "apim-4.2", StartFacts{}, "", "", false)
+	var whole, narrow bytes.Buffer
+	require.NoError(t, r.WriteText(&whole, TextOptions{}))
+	require.NoError(t, r.WriteText(&narrow, TextOptions{Width: 80}))
+	long := 0
+	for _, l := range strings.Split(whole.String(), "\n") {
+		if len(l) > 80 {
+			long++
+		}
+	}
+	require.Positive(t, long, "the fixture has long lines to wrap")
+	for _, l := range strings.Split(narrow.String(), "\n") {
+		if len([]rune(l)) > 80 && strings.HasPrefix(l, "    ") {
+			assert.NotContains(t, strings.TrimSpace(l), " ", "a wrapped line is longer than 80 columns: %q", l)
+		}
+	}
+	assert.Equal(t, strings.Join(strings.Fields(whole.String()), " "), strings.Join(strings.Fields(narrow.String()), " "), "the same words")
+}

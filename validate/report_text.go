@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"regexp"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/carbonguard/carbonguard/pack"
 )
@@ -20,6 +22,37 @@ type TextOptions struct {
 	// critical and high red, medium yellow, low cyan, info dim. The CLI
 	// sets it on a terminal unless NO_COLOR is set.
 	Color bool
+	// Width wraps the finding's message, acceptance and fix at this many
+	// columns, under their indentation (the CLI sets the terminal's width;
+	// 0 leaves lines whole, as files and pipes want them).
+	Width int
+}
+
+var ansiEscape = regexp.MustCompile("\033\\[[0-9;]*m")
+
+// columns is how many columns s takes on a terminal: its runes, colour
+// escapes left out.
+func columns(s string) int { return utf8.RuneCountInString(ansiEscape.ReplaceAllString(s, "")) }
+
+// wrapIndented writes text after indent, wrapped at width on spaces; a
+// word longer than a line stays whole.
+func wrapIndented(w io.Writer, indent, text string, width int) {
+	if width <= len(indent)+20 || columns(indent+text) <= width {
+		fmt.Fprintf(w, "%s%s\n", indent, text)
+		return
+	}
+	line := indent
+	for _, word := range strings.Fields(text) {
+		if line != indent && columns(line)+1+columns(word) > width {
+			fmt.Fprintln(w, line)
+			line = indent + "  "
+		}
+		if line != indent && line != indent+"  " {
+			line += " "
+		}
+		line += word
+	}
+	fmt.Fprintln(w, line)
 }
 
 // severityColor is the ANSI SGR sequence of a severity.
@@ -68,17 +101,17 @@ func (r *Report) WriteText(w io.Writer, o TextOptions) error {
 		if len(unknown) > 0 {
 			fmt.Fprintf(bw, "\n  could not judge (%d):\n", len(unknown))
 			for _, fd := range unknown {
-				fmt.Fprintf(bw, "    ? %s %s%s: %s\n", fd.CheckID, fd.Title, subjectSuffix(fd), fd.Message)
+				wrapIndented(bw, "    ", fmt.Sprintf("? %s %s%s: %s", fd.CheckID, fd.Title, subjectSuffix(fd), fd.Message), o.Width)
 				if loc := location(fd); loc != "" {
-					fmt.Fprintf(bw, "      %s\n", loc)
+					wrapIndented(bw, "      ", loc, o.Width)
 				}
-				fmt.Fprintf(bw, "      why unknown: %s\n", fd.Reason)
+				wrapIndented(bw, "      ", "why unknown: "+fd.Reason, o.Width)
 			}
 		}
 		if len(skipped) > 0 {
 			fmt.Fprintf(bw, "\n  skipped (%d):\n", len(skipped))
 			for _, fd := range skipped {
-				fmt.Fprintf(bw, "    - %s %s%s: %s\n", fd.CheckID, fd.Title, subjectSuffix(fd), fd.Reason)
+				wrapIndented(bw, "    ", fmt.Sprintf("- %s %s%s: %s", fd.CheckID, fd.Title, subjectSuffix(fd), fd.Reason), o.Width)
 			}
 		}
 		if o.Verbose {
@@ -89,7 +122,7 @@ func (r *Report) WriteText(w io.Writer, o TextOptions) error {
 					if fd.Status == NotApplicable {
 						mark = "n/a"
 					}
-					fmt.Fprintf(bw, "    %-3s %s%s: %s\n", mark, fd.CheckID, subjectSuffix(fd), fd.Message)
+					wrapIndented(bw, "    ", fmt.Sprintf("%-3s %s%s: %s", mark, fd.CheckID, subjectSuffix(fd), fd.Message), o.Width)
 				}
 			}
 		}
@@ -171,21 +204,21 @@ func writeGroup(w io.Writer, fds []Finding, o TextOptions, keep func(Finding) bo
 			if o.Color {
 				tag = severityColor(fd.Severity) + tag + "\033[0m"
 			}
-			fmt.Fprintf(w, "    %s %s %s%s\n", tag, fd.CheckID, fd.Title, subjectSuffix(fd))
+			wrapIndented(w, "    ", fmt.Sprintf("%s %s %s%s", tag, fd.CheckID, fd.Title, subjectSuffix(fd)), o.Width)
 			if loc := location(fd); loc != "" {
-				fmt.Fprintf(w, "        %s\n", loc)
+				wrapIndented(w, "        ", loc, o.Width)
 			}
-			fmt.Fprintf(w, "        %s\n", fd.Message)
+			wrapIndented(w, "        ", fd.Message, o.Width)
 			if fd.Accepted != nil {
 				exp := ""
 				if fd.Accepted.Expires != "" {
 					exp = " until " + fd.Accepted.Expires
 				}
-				fmt.Fprintf(w, "        accepted%s (%s): %s\n", exp, fd.Accepted.Where, fd.Accepted.Reason)
+				wrapIndented(w, "        ", fmt.Sprintf("accepted%s (%s): %s", exp, fd.Accepted.Where, fd.Accepted.Reason), o.Width)
 			}
 			// The fix and the doc link once per check, not per subject.
 			if details && fd.CheckID != lastCheck {
-				fmt.Fprintf(w, "        fix: %s\n", fd.Remediation)
+				wrapIndented(w, "        ", "fix: "+fd.Remediation, o.Width)
 				fmt.Fprintf(w, "        see: %s#%s\n", o.DocBase, fd.Doc)
 			}
 			lastCheck = fd.CheckID

@@ -130,6 +130,7 @@ func runUpdate(ctx context.Context, s *session, o updateOptions) error {
 		Env: hx, U2: o.u2, U2Args: o.u2Args, Username: o.username, Password: o.password,
 		SelfUpdateMax: o.selfUpdateMax, U2Backup: o.u2Backup, U2Timeout: o.u2Timeout,
 		Continue: o.cont, StopServer: o.stopServer, Start: o.start,
+		U2Env: childEnviron(),
 	}
 	if !o.noChecks {
 		uo.Preflight = s.updateChecksReport()

@@ -24,6 +24,20 @@ import (
 // metaDatabases is the manifest's meta key listing the dumped datasources.
 const metaDatabases = "databases"
 
+// childEnviron is carbonguard's environment without restic's variables
+// (RESTIC_PASSWORD, RESTIC_REPOSITORY, ...): the base environment of the
+// children that never need them, the server's script and u2. Only restic
+// gets them (remote filters its own).
+func childEnviron() []string {
+	var out []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "RESTIC_") {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
 // remoteRepo opens the restic repository [remote] names.
 func (s *session) remoteRepo() (*remote.Repo, error) {
 	r := s.cfg.Remote

@@ -33,6 +33,7 @@ func (s *session) serverOptions() wrapper.Options {
 		AllowRoot: st.AllowRoot, RunAsUser: st.User,
 		Timeout: st.Timeout.Duration, Stability: st.Stability.Duration, StopTimeout: st.StopTimeout.Duration,
 		StateDir: s.state, Logger: s.log,
+		Environ: childEnviron(),
 	}
 	for i, h := range st.Health {
 		o.Health = append(o.Health, wrapper.HealthCheck{Name: "health-" + strconv.Itoa(i+1), URL: h.URL, Status: h.Status})

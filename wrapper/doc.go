@@ -33,6 +33,11 @@
 // arguments. -Dsetup (destructive) is passed only with Options.Setup.
 // Values the script's unquoted $* would split or glob are refused.
 //
+// Options.Network moves the launch and the verdict's health probes out of
+// the host's network: the script's shell is started inside it (and its
+// JVM with it), and the probes dial from inside. A drill gives a copy of
+// the pack a network namespace of its own this way (internal/netns).
+//
 // # The boot verdict
 //
 // Before the launch the log's size and identity are recorded; only new lines

@@ -188,18 +188,22 @@ func validateHealthCheck(h HealthCheck) error {
 // environment: the probes go to this host.
 type prober struct {
 	timeout  time.Duration
+	dial     DialFunc
 	verified *http.Client
 	insecure *http.Client
 }
 
-func newProber(timeout time.Duration) *prober {
+func newProber(timeout time.Duration, dial DialFunc) *prober {
+	if dial == nil {
+		dial = (&net.Dialer{Timeout: timeout}).DialContext
+	}
 	mk := func(insecure bool) *http.Client {
 		return &http.Client{
 			Timeout: timeout,
 			Transport: &http.Transport{
 				Proxy:             nil,
 				DisableKeepAlives: true,
-				DialContext:       (&net.Dialer{Timeout: timeout}).DialContext,
+				DialContext:       dial,
 				// #nosec G402 -- only for probes that ask for it; see HealthCheck.Insecure.
 				TLSClientConfig:     &tls.Config{InsecureSkipVerify: insecure, MinVersion: tls.VersionTLS12},
 				TLSHandshakeTimeout: timeout,
@@ -207,7 +211,7 @@ func newProber(timeout time.Duration) *prober {
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		}
 	}
-	return &prober{timeout: timeout, verified: mk(false), insecure: mk(true)}
+	return &prober{timeout: timeout, dial: dial, verified: mk(false), insecure: mk(true)}
 }
 
 func (pr *prober) probe(ctx context.Context, h HealthCheck, now func() time.Time) (r HealthResult) {
@@ -222,8 +226,9 @@ func (pr *prober) probe(ctx context.Context, h HealthCheck, now func() time.Time
 	}()
 	if rest, ok := strings.CutPrefix(h.URL, "tcp://"); ok {
 		r.Expect = "connect"
-		d := net.Dialer{Timeout: pr.timeout}
-		c, err := d.DialContext(ctx, "tcp", strings.TrimSuffix(rest, "/"))
+		dctx, cancel := context.WithTimeout(ctx, pr.timeout)
+		defer cancel()
+		c, err := pr.dial(dctx, "tcp", strings.TrimSuffix(rest, "/"))
 		if err != nil {
 			r.Error = err.Error()
 			return r

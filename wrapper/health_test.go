@@ -86,7 +86,7 @@ func TestProbe(t *testing.T) {
 	tlsSrv := httptest.NewTLSServer(mux)
 	defer tlsSrv.Close()
 
-	pr := newProber(10 * time.Second) // generous: the suite runs loaded
+	pr := newProber(10*time.Second, nil) // generous: the suite runs loaded
 	ctx := context.Background()
 	r := pr.probe(ctx, HealthCheck{URL: plain.URL + "/ok"}, time.Now)
 	assert.True(t, r.OK, r.Error)

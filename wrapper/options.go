@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os/exec"
 	"sort"
 	"strconv"
 	"strings"
@@ -125,10 +126,27 @@ type Options struct {
 	Euid func() int
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Network is where the server runs and its health endpoints are
+	// probed; nil is the host's network. A drill of a copy of the pack
+	// gives it a network namespace of its own (see internal/netns), so
+	// that the copy cannot reach what the live node reaches.
+	Network Network
 	// StatusSections add sections to Status (the open update transaction,
 	// for instance). Each is called once per Status.
 	StatusSections []func(ctx context.Context) (StatusSection, error)
 }
+
+// Network starts the script and dials the health endpoints somewhere other
+// than the host's network (see Options.Network).
+type Network interface {
+	// Start starts the script's command there; its descendants stay there.
+	Start(cmd *exec.Cmd) error
+	// DialContext connects from there.
+	DialContext(ctx context.Context, network, addr string) (net.Conn, error)
+}
+
+// DialFunc connects a health probe.
+type DialFunc func(ctx context.Context, network, addr string) (net.Conn, error)
 
 // GateFunc runs the production checks before a launch.
 type GateFunc func(ctx context.Context) (GateResult, error)

@@ -273,7 +273,7 @@ func (s *Server) baseVerdict(v *Verdict, command string, child *childProc, l *la
 func (s *Server) watchSpec(tail *LogTail, proc Proc, launched time.Time) WatchSpec {
 	return WatchSpec{
 		Log: tail, Proc: proc, Health: s.health, Rules: s.o.rules(), Launched: launched,
-		Poll: s.o.Poll, ProbeInterval: s.o.ProbeInterval, ProbeTimeout: s.o.ProbeTimeout,
+		Poll: s.o.Poll, ProbeInterval: s.o.ProbeInterval, ProbeTimeout: s.o.ProbeTimeout, Dial: s.dialFunc(),
 		OnProgress: func(st string) {
 			s.log.Debug().Msg(st)
 			if err := s.o.Notify.Status(st); err != nil {
@@ -282,6 +282,22 @@ func (s *Server) watchSpec(tail *LogTail, proc Proc, launched time.Time) WatchSp
 		},
 		Logger: s.log, Now: s.o.Now,
 	}
+}
+
+// startFunc and dialFunc are where the server runs and is probed: the
+// configured Network, else the host's.
+func (s *Server) startFunc() func(*exec.Cmd) error {
+	if s.o.Network == nil {
+		return nil
+	}
+	return s.o.Network.Start
+}
+
+func (s *Server) dialFunc() DialFunc {
+	if s.o.Network == nil {
+		return nil
+	}
+	return s.o.Network.DialContext
 }
 
 func (s *Server) save(v *Verdict) {
@@ -332,7 +348,7 @@ func (s *Server) start(ctx context.Context, command string) (*Verdict, error) {
 	}
 	launched := s.o.Now()
 	s.log.Info().Str("script", s.p.Script).Strs("args", s.args).Str("user", l.who.name).Msg("starting the server")
-	child, err := startChild(cmd, s.p.PIDFile, s.o.Now)
+	child, err := startChild(cmd, s.startFunc(), s.p.PIDFile, s.o.Now)
 	if err != nil {
 		return nil, fmt.Errorf("starting %s: %w", s.p.Script, err)
 	}
@@ -499,7 +515,7 @@ func (s *Server) Run(ctx context.Context, sigs <-chan os.Signal) (*RunResult, er
 	cmd.WaitDelay = 2 * time.Second
 	launched := s.o.Now()
 	s.log.Info().Str("script", s.p.Script).Strs("args", s.args).Str("user", l.who.name).Msg("running the server in the foreground")
-	child, err := startChild(cmd, s.p.PIDFile, s.o.Now)
+	child, err := startChild(cmd, s.startFunc(), s.p.PIDFile, s.o.Now)
 	if err != nil {
 		return nil, fmt.Errorf("starting %s: %w", s.p.Script, err)
 	}

@@ -39,6 +39,8 @@ type WatchSpec struct {
 	Poll          time.Duration
 	ProbeInterval time.Duration
 	ProbeTimeout  time.Duration
+	// Dial connects the health probes; nil dials from the host's network.
+	Dial DialFunc
 	// OnProgress receives a one-line status when it changes (systemd STATUS=).
 	OnProgress func(status string)
 	Logger     zerolog.Logger
@@ -58,7 +60,7 @@ func Watch(ctx context.Context, spec WatchSpec) *Verdict {
 	}
 	poll := orDefault(spec.Poll, 100*time.Millisecond)
 	probeEvery := orDefault(spec.ProbeInterval, time.Second)
-	pr := newProber(orDefault(spec.ProbeTimeout, 3*time.Second))
+	pr := newProber(orDefault(spec.ProbeTimeout, 3*time.Second), spec.Dial)
 	log := spec.Logger
 	launched := spec.Launched
 	if launched.IsZero() {
@@ -259,8 +261,11 @@ type childProc struct {
 	lastJVM int
 }
 
-func startChild(cmd *exec.Cmd, pidFile string, now func() time.Time) (*childProc, error) {
-	if err := cmd.Start(); err != nil {
+func startChild(cmd *exec.Cmd, start func(*exec.Cmd) error, pidFile string, now func() time.Time) (*childProc, error) {
+	if start == nil {
+		start = (*exec.Cmd).Start
+	}
+	if err := start(cmd); err != nil {
 		return nil, err
 	}
 	c := &childProc{cmd: cmd, pidFile: pidFile, now: now, done: make(chan struct{})}

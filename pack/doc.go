@@ -28,6 +28,11 @@
 // the rule of the program that reads them (a bare -Dkey is "" to the JVM,
 // "true" to Carbon's Main).
 //
+// Datasources lists the JDBC datasources ([database.*], [[datasource]],
+// Carbon 4.4 repository/conf/datasources/*.xml) and says where each one's
+// data lives: embedded H2 inside the home, an external database (or an H2
+// file outside the home), or unknown until run time.
+//
 // Bad input (invalid TOML or XML, a non-integer offset, a directory that is
 // not a pack, an unreadable file) comes back as a typed error naming the
 // file and line. The package never writes to the pack and never panics on

@@ -263,6 +263,7 @@ var _ interface {
 	Diff(ctx context.Context, a, b string) (*DiffReport, error)                               // diff.go
 	DiffLive(ctx context.Context, id, root string) (*DiffReport, error)                       // diff.go
 	Restore(ctx context.Context, id, target string, o RestoreOptions) (*RestoreReport, error) // restore.go
+	Extract(ctx context.Context, id, dir string, o ExtractOptions) (*RestoreReport, error)    // extract.go
 	Recover(ctx context.Context) (*RecoveryReport, error)                                     // recover.go
 	DropDisplaced(target string) ([]string, error)                                            // recover.go
 	Prune(o PruneOptions) (*PruneReport, error)                                               // prune.go

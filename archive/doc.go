@@ -74,4 +74,9 @@
 // first, finishes a swap that was recorded (the staged tree was verified) or
 // removes a staging directory whose swap never started; the target is then
 // either exactly the old tree or exactly the restored one.
+//
+// Extract lays a snapshot down as a new directory elsewhere (a restore
+// drill's copy, an update rehearsal's): the same verifying unpack, with no
+// swap, so no restore lock and no restore record; it never touches the
+// tree the snapshot was taken from.
 package archive

@@ -1,6 +1,8 @@
 package testpack
 
 import (
+	"archive/zip"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -500,4 +502,24 @@ func (p *Pack) UpdateLevel(t testing.TB) int {
 	}
 	t.Fatalf("testpack: update-level is %v", doc["update-level"])
 	return 0
+}
+
+// WriteBehaviourJar puts a plugin jar into home whose
+// META-INF/fake-carbon.properties sets the fake server's behaviour (e.g.
+// "fail-config"), as a broken update's bundle would: any server booted from
+// that tree, a copy included, behaves so unless -D or the environment says
+// otherwise.
+func WriteBehaviourJar(t testing.TB, home, behaviour string) string {
+	t.Helper()
+	path := filepath.Join(home, "repository", "components", "plugins", "org.wso2.fake.behaviour_1.0.0.jar")
+	must(t, os.MkdirAll(filepath.Dir(path), 0o755))
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	w, err := zw.Create("META-INF/fake-carbon.properties")
+	must(t, err)
+	_, err = fmt.Fprintf(w, "behaviour=%s\n", behaviour)
+	must(t, err)
+	must(t, zw.Close())
+	must(t, os.WriteFile(path, buf.Bytes(), 0o644))
+	return path
 }

@@ -95,19 +95,19 @@ type Result struct {
 	OffsetFrom string `json:"offset_from"`
 	Ports      []Port `json:"ports"`
 	// Datasources are the copy's datasources as judged before the boot.
-	Datasources []DatasourceUse `json:"datasources,omitempty"`
-	Verdict     *wrapper.Verdict
+	Datasources []DatasourceUse     `json:"datasources,omitempty"`
+	Verdict     *wrapper.Verdict    `json:"verdict,omitempty"`
 	Stop        *wrapper.StopResult `json:"stop,omitempty"`
 	// Killed are processes of the copy still alive after the stop, killed.
 	Killed []int `json:"killed,omitempty"`
 	// Evidence lists the files kept in Options.Evidence.
 	Evidence []string `json:"evidence,omitempty"`
-	// BootTook is from the launch to the verdict (what a start takes);
-	// ServingAfter from the launch to the health endpoints all answering
-	// (0 when they never did); StopTook the stop.
-	BootTook     time.Duration `json:"boot_took"`
-	ServingAfter time.Duration `json:"serving_after,omitempty"`
-	StopTook     time.Duration `json:"stop_took"`
+	// BootMS is from the launch to the verdict (what a start takes);
+	// ServingMS from the launch to the health endpoints all answering (0
+	// when they never did); StopMS the stop.
+	BootMS    int64 `json:"boot_ms"`
+	ServingMS int64 `json:"serving_ms,omitempty"`
+	StopMS    int64 `json:"stop_ms"`
 }
 
 // Port is one listener of the copy.
@@ -138,9 +138,6 @@ func Boot(ctx context.Context, home string, o Options) (*Result, error) {
 	}
 	home = filepath.Clean(home)
 	log := o.Logger.With().Str("copy", home).Logger()
-	if o.Network == "" {
-		o.Network = Namespace
-	}
 	if err := o.checkPlace(home); err != nil {
 		return nil, err
 	}
@@ -154,26 +151,11 @@ func Boot(ctx context.Context, home string, o Options) (*Result, error) {
 	}
 
 	var ns *netns.NS
-	useNS := o.Network != Host
-	if useNS {
-		supported := o.supported
-		if supported == nil {
-			supported = netns.Supported
-		}
-		if ok, why := supported(); !ok {
-			if o.Network == Namespace {
-				return nil, &RefusedError{NoIsolation: true, Why: "it cannot be isolated in a network namespace of its own: " + why +
-					"; on the host's network it could reach whatever the live node reaches (cluster members, Traffic Manager, key manager, databases, notification targets)"}
-			}
-			useNS = false
-			res.NoIsolation = why
-		}
-	} else {
-		res.NoIsolation = "the host's network was asked for"
+	useNS, noIso, err := o.isolation()
+	if err != nil {
+		return nil, err
 	}
-	if res.NoIsolation != "" {
-		res.NoIsolation += "; the copy shares the host's network and can reach whatever this host reaches (the live node's cluster members, Traffic Manager, key manager, notification targets); only its ports differ"
-	}
+	res.NoIsolation = noIso
 
 	so := o.Server
 	so.StateDir, so.Gate, so.Force, so.Notify, so.OnVerdict, so.StatusSections = "", nil, false, nil, nil, nil
@@ -247,9 +229,9 @@ func Boot(ctx context.Context, home string, o Options) (*Result, error) {
 	if v != nil {
 		v.Command = "clone"
 		res.Verdict = v
-		res.BootTook = time.Duration(v.Timings.BootMS) * time.Millisecond
+		res.BootMS = v.Timings.BootMS
 		if v.Timings.HealthOK != nil {
-			res.ServingAfter = v.Timings.HealthOK.Sub(v.Timings.Launched)
+			res.ServingMS = v.Timings.HealthOK.Sub(v.Timings.Launched).Milliseconds()
 		}
 	}
 	if o.Evidence != "" {
@@ -277,7 +259,7 @@ func Boot(ctx context.Context, home string, o Options) (*Result, error) {
 	sr, serr := srv.Stop(stopCtx)
 	res.Stop = sr
 	res.Killed = killLeftovers(home, res.NamespaceID)
-	res.StopTook = time.Since(t0)
+	res.StopMS = time.Since(t0).Milliseconds()
 	if serr != nil {
 		log.Warn().Err(serr).Msg("stopping the copy")
 	}
@@ -286,6 +268,52 @@ func Boot(ctx context.Context, home string, o Options) (*Result, error) {
 	}
 	return res, nil
 }
+
+// Admit applies Boot's refusals to a pack without booting anything: its
+// datasources (with OverrideKeys of the overrides when they are not merged
+// in yet) and whether a copy can be isolated. Boot applies them to the
+// copy itself; a caller runs Admit on the live pack first, to refuse
+// before it lays a copy down.
+func Admit(p *pack.Pack, o Options) ([]DatasourceUse, error) {
+	o.Live = nil // p may be the live pack: an overridden URL is not known until merged
+	uses, err := o.checkData(p)
+	if err != nil {
+		return uses, err
+	}
+	_, _, err = o.isolation()
+	return uses, err
+}
+
+// isolation decides whether the copy runs in a namespace; noIso says why
+// not and what that means.
+func (o *Options) isolation() (useNS bool, noIso string, err error) {
+	if o.Network == Host {
+		noIso = "the host's network was asked for"
+	} else {
+		supported := o.supported
+		if supported == nil {
+			supported = netns.Supported
+		}
+		ok, why := supported()
+		if ok {
+			return true, "", nil
+		}
+		if o.Network != NamespaceOrHost {
+			return false, "", &RefusedError{NoIsolation: true, Why: "it cannot be isolated in a network namespace of its own: " + why +
+				"; on the host's network it could reach whatever the live node reaches (cluster members, Traffic Manager, key manager, databases, notification targets)"}
+		}
+		noIso = why
+	}
+	return false, noIso + "; the copy shares the host's network and can reach whatever this host reaches (the live node's cluster members, Traffic Manager, key manager, notification targets); only its ports differ", nil
+}
+
+// Cleanup kills what is left of a copy whose booting process died: every
+// process running from the copy's directory (its working directory or
+// executable there, or one of its bin/ scripts on the command line; the
+// stock scripts run the JVM from the product home). A namespace is not
+// looked up by its number here: once its holder is gone the kernel may
+// give the number to another one. It returns their PIDs.
+func Cleanup(home string) []int { return killLeftovers(home, 0) }
 
 // checkPlace refuses a copy that is the live pack, lies inside it, or
 // holds it.

@@ -59,6 +59,15 @@ func Override(home string, fragment map[string]any) ([]string, error) {
 	return keys, nil
 }
 
+// OverrideKeys are the dotted keys an overrides fragment sets (what
+// Override returns once merged).
+func OverrideKeys(fragment map[string]any) []string {
+	var keys []string
+	collectKeys(fragment, "", &keys)
+	sort.Strings(keys)
+	return keys
+}
+
 // configFile is the copy's deployment.toml (repository/conf, or conf for
 // the Micro Integrator).
 func configFile(home string) (string, error) {

@@ -169,6 +169,7 @@ func commands(e *env) []*cli.Command {
 		updateCommand(e),
 		hookCommand(e),
 		rollbackCommand(e),
+		drillCommand(e),
 		historyCommand(e),
 		completionCommand(e),
 		completeCommand(e),

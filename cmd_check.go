@@ -15,6 +15,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/carbonguard/carbonguard/archive"
+	"github.com/carbonguard/carbonguard/drill"
 	"github.com/carbonguard/carbonguard/internal/durable"
 	"github.com/carbonguard/carbonguard/pack"
 	"github.com/carbonguard/carbonguard/validate"
@@ -172,6 +173,7 @@ func runCheck(ctx context.Context, s *session, o checkOptions) error {
 		if len(o.homes) == 1 || s.g.state == "" {
 			if sd, err := s.stateDirFor(dir); err == nil {
 				h.snap = snapshotFacts(filepath.Join(sd, "snapshots"), h.snap.RPO, s.log)
+				drillFacts(&h.snap, sd, h.cfg.Check.DrillMaxAge.Duration)
 			} else {
 				h.snap.ReadError = err.Error()
 			}
@@ -260,6 +262,26 @@ func snapshotFacts(dir string, rpo time.Duration, log zerolog.Logger) validate.S
 		}
 	}
 	return sf
+}
+
+// drillFacts adds the pack's restore drills (<state>/drills) for
+// CG-HOST-140: the newest drill that passed, and the newest drill.
+func drillFacts(sf *validate.SnapshotFacts, stateDir string, maxAge time.Duration) {
+	sf.DrillMaxAge = maxAge
+	list, err := drill.List(stateDir)
+	if err != nil {
+		sf.DrillReadError = err.Error()
+		return
+	}
+	if len(list) > 0 {
+		sf.LastDrill = list[0].ID + " " + list[0].State
+	}
+	for _, r := range list {
+		if r.Passed() {
+			sf.LastDrillPassed, sf.LastDrillPassedID, sf.LastDrillLevel = r.Started, r.ID, r.Level
+			return
+		}
+	}
 }
 
 // readHostFacts loads a Host (as in a JSON report's facts, or Go field

@@ -3,21 +3,27 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
+	"slices"
+	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/carbonguard/carbonguard/drill"
 	"github.com/carbonguard/carbonguard/hooks"
 )
 
 func historyCommand(e *env) *cli.Command {
 	return &cli.Command{
 		Name:  "history",
-		Usage: "the journal of update transactions",
+		Usage: "the journal of update transactions, and the restore drills",
 		Description: `history lists the update transactions of the pack, oldest first: id, kind (update, hook, rollback),
-state, update level before and after, pre-update snapshot, last change and its note. --format json
-gives every transaction in full (u2 attempts, files changed, conflicts, boot verdicts, events).
+state, update level before and after, pre-update snapshot, last change and its note. Then the
+restore drills, oldest first: id, outcome, level reached, snapshot, RTO, when, and why. --format
+json gives every transaction and drill in full (u2 attempts, files changed, conflicts, boot
+verdicts, events; the drills' records with the copy's verdict). --last keeps the newest of each.
 
 ` + exitStatusHelp,
 		Flags: []cli.Flag{
@@ -53,20 +59,53 @@ func runHistory(ctx context.Context, s *session, o historyOptions) error {
 	if o.last && len(txs) > 1 {
 		txs = txs[len(txs)-1:]
 	}
+	drills, err := drill.List(s.state) // newest first
+	if err != nil {
+		return err
+	}
+	slices.Reverse(drills)
+	if o.last && len(drills) > 1 {
+		drills = drills[len(drills)-1:]
+	}
 	if o.format == "json" {
 		if txs == nil {
 			txs = []*hooks.Tx{}
 		}
+		if drills == nil {
+			drills = []*drill.Record{}
+		}
 		return writeJSON(s.stdout, struct {
-			SchemaVersion int         `json:"schema_version"`
-			Transactions  []*hooks.Tx `json:"transactions"`
-		}{1, txs})
+			SchemaVersion int             `json:"schema_version"`
+			Transactions  []*hooks.Tx     `json:"transactions"`
+			Drills        []*drill.Record `json:"drills"`
+		}{1, txs, drills})
 	}
-	if len(txs) == 0 {
-		fmt.Fprintln(s.stdout, "no update transactions")
+	if err := writeTxHistory(s.stdout, txs); err != nil {
+		return err
+	}
+	if len(drills) == 0 {
 		return nil
 	}
+	fmt.Fprintln(s.stdout)
 	tw := tabwriter.NewWriter(s.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "DRILL\tOUTCOME\tLEVEL\tSNAPSHOT\tRTO\tSTARTED\tNOTE")
+	for _, r := range drills {
+		rto := "-"
+		if r.RTO != nil {
+			rto = ms(r.RTO.TotalMS)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.State, orDash(r.Level), orDash(r.Snapshot.ID), rto,
+			r.Started.Local().Format(time.DateTime), shorten(strings.TrimSuffix(firstLine(r.Reason), ":"), 100))
+	}
+	return tw.Flush()
+}
+
+func writeTxHistory(w io.Writer, txs []*hooks.Tx) error {
+	if len(txs) == 0 {
+		fmt.Fprintln(w, "no update transactions")
+		return nil
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tKIND\tSTATE\tLEVEL\tSNAPSHOT\tUPDATED\tNOTE")
 	for _, tx := range txs {
 		note := ""
@@ -80,4 +119,11 @@ func runHistory(ctx context.Context, s *session, o historyOptions) error {
 			orDash(tx.SnapshotID), tx.Updated.Format(time.DateTime), note)
 	}
 	return tw.Flush()
+}
+
+func shorten(s string, n int) string {
+	if len(s) > n {
+		return s[:n-3] + "..."
+	}
+	return s
 }

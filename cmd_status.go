@@ -3,9 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/carbonguard/carbonguard/drill"
 	"github.com/carbonguard/carbonguard/hooks"
 	"github.com/carbonguard/carbonguard/wrapper"
 )
@@ -18,7 +20,7 @@ func statusCommand(e *env) *cli.Command {
 		Description: `status reports whether the pack's server runs (PID file and a live process whose
 command line names this home), since when, which ports of the pack's port table listen (and
 whether the server or another process holds them), the last boot verdict, and the update
-transaction, if one is open. It exits 0 when the server runs and 5 when it does not.
+transaction, if one is open, and the last restore drill. It exits 0 when the server runs and 5 when it does not.
 
 ` + exitStatusHelp,
 		Flags:  []cli.Flag{textOrJSON.flag()},
@@ -40,7 +42,7 @@ func newStatusOptions(c *cli.Context, s *session) (statusOptions, error) {
 		return statusOptions{}, err
 	}
 	o := statusOptions{format: format, server: s.serverOptions()}
-	o.server.StatusSections = append(o.server.StatusSections, updateStatusSection(s.state))
+	o.server.StatusSections = append(o.server.StatusSections, updateStatusSection(s.state), drillStatusSection(s.state))
 	return o, nil
 }
 
@@ -83,6 +85,32 @@ func updateStatusSection(state string) func(context.Context) (wrapper.StatusSect
 			sec.Text = rep.Next
 		default:
 			sec.Text = "no update in progress"
+		}
+		return sec, nil
+	}
+}
+
+// drillStatusSection adds the last restore drill to status.
+func drillStatusSection(state string) func(context.Context) (wrapper.StatusSection, error) {
+	return func(context.Context) (wrapper.StatusSection, error) {
+		sec := wrapper.StatusSection{Name: "drill"}
+		r, err := drill.Last(state)
+		if err != nil {
+			return sec, err
+		}
+		if r == nil {
+			sec.Text = "no restore drill yet (carbonguard drill)"
+			return sec, nil
+		}
+		sec.Data = r
+		sec.Text = fmt.Sprintf("last drill %s %s (%s, level %s) of snapshot %s", r.ID, r.State, r.Started.Local().Format(time.DateTime), orDash(r.Level), orDash(r.Snapshot.ID))
+		if r.RTO != nil {
+			sec.Text += fmt.Sprintf("; RTO %s (restore %s + boot %s)", ms(r.RTO.TotalMS), ms(r.RTO.RestoreMS), ms(r.RTO.BootMS))
+		}
+		if !r.Passed() {
+			if p, err := drill.LastPassed(state, false); err == nil && p != nil {
+				sec.Text += fmt.Sprintf("; last passed: %s (%s)", p.ID, p.Started.Local().Format(time.DateTime))
+			}
 		}
 		return sec, nil
 	}

@@ -21,6 +21,7 @@ type fileConfig struct {
 	Update   updateConfig   `toml:"update"`
 	Notify   notifyConfig   `toml:"notify"`
 	Remote   remoteConfig   `toml:"remote"`
+	Drill    drillConfig    `toml:"drill"`
 
 	path string // where it was read from; "" for the built-in defaults
 }
@@ -60,6 +61,26 @@ type checkConfig struct {
 	Accept   []acceptConfig    `toml:"accept"`
 	RPO      duration          `toml:"rpo"`
 	Disable  []string          `toml:"disable"`
+	// DrillMaxAge: CG-HOST-140 fails when no drill passed within it;
+	// default 30 days.
+	DrillMaxAge duration `toml:"drill_max_age"`
+}
+
+type drillConfig struct {
+	// Network is where the copy boots: namespace (default: its own network
+	// namespace, root only), namespace-or-host, or host.
+	Network string `toml:"network"`
+	// ScratchDir is where copies are laid down (<dir>/<pack>-drill-<id>);
+	// default <state>/drills/<id>/pack.
+	ScratchDir string `toml:"scratch_dir"`
+	// Keep leaves the copy after the drill (--keep).
+	Keep bool `toml:"keep"`
+	// Timeout bounds the copy's boot verdict; default [start] timeout.
+	Timeout duration `toml:"timeout"`
+	// Overrides is a TOML fragment merged over the copy's deployment.toml
+	// before it boots: [drill.overrides.database.apim_db] url = "..."
+	// points the copy at the DR databases (or at H2 inside the copy).
+	Overrides map[string]any `toml:"overrides"`
 }
 
 type acceptConfig struct {
@@ -198,11 +219,15 @@ func readConfig(path string) (*fileConfig, error) {
 		}
 		return nil, usagef("%s: %v", path, err)
 	}
-	if und := md.Undecoded(); len(und) > 0 {
-		keys := make([]string, len(und))
-		for i, k := range und {
-			keys[i] = k.String()
+	var keys []string
+	for _, k := range md.Undecoded() {
+		// [drill.overrides] is a free-form fragment of deployment.toml.
+		if len(k) > 2 && k[0] == "drill" && k[1] == "overrides" {
+			continue
 		}
+		keys = append(keys, k.String())
+	}
+	if len(keys) > 0 {
 		return nil, usagef("%s: unknown key(s) %s: see the README's carbonguard.toml reference", path, strings.Join(keys, ", "))
 	}
 	cfg.path = path

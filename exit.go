@@ -11,8 +11,11 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/carbonguard/carbonguard/archive"
+	"github.com/carbonguard/carbonguard/clone"
 	"github.com/carbonguard/carbonguard/dbdump"
+	"github.com/carbonguard/carbonguard/drill"
 	"github.com/carbonguard/carbonguard/hooks"
+	"github.com/carbonguard/carbonguard/internal/netns"
 	"github.com/carbonguard/carbonguard/pack"
 	"github.com/carbonguard/carbonguard/remote"
 	"github.com/carbonguard/carbonguard/validate"
@@ -38,6 +41,7 @@ const (
 	exitInterrupted    = 7  // interrupted by a signal; the next command finishes or undoes the step
 	exitBootFailed     = 10 // start: the boot verdict is failed
 	exitBootUnknown    = 11 // start: the boot verdict is unknown (timeout without a decision)
+	exitDrillFailed    = 12 // drill: the copy did not boot up (verdict failed or unknown) or did not match its snapshot
 	exitCorrupt        = 20 // snapshot verify/restore: the archive does not match its manifest
 	exitIncomplete     = 21 // snapshot verify/restore: the snapshot is incomplete (no manifest, truncated archive)
 	exitUpdateFailed   = 30 // update: u2 failed; the pre-update snapshot was restored
@@ -59,6 +63,9 @@ const exitStatusHelp = `EXIT STATUS:
    7   interrupted by a signal; the next command finishes or undoes the step
    10  start: boot verdict failed
    11  start: boot verdict unknown
+   12  drill: the copy of the snapshot did not boot up (verdict failed or unknown), or did not
+       match its snapshot; the drill's record keeps the verdict and the evidence (a refused
+       drill, for production databases or no isolation, is a usage error: 2)
    20  snapshot: the archive is corrupt (does not match its manifest)
    21  snapshot: the snapshot is incomplete
    30  update: u2 failed and the pre-update snapshot was restored
@@ -177,6 +184,19 @@ var exitRules = []exitRule{
 	errorType[*hooks.UsageError](exitUsage),
 	errorType[*hooks.U2ArgsError](exitUsage),
 	errorType[*hooks.NoSuchTxError](exitUsage),
+
+	// A drill: a copy that did not boot up fails it; a refusal (the copy
+	// would use production's databases or network, a target in the live
+	// pack, overrides that do not fit) is a configuration matter.
+	errorType[*drill.FailedError](exitDrillFailed),
+	errorType[*drill.RefusedError](exitUsage),
+	errorType[*drill.TargetError](exitUsage),
+	errorType[*drill.NoSnapshotError](exitUsage),
+	errorType[*drill.NotFoundError](exitUsage),
+	errorType[*drill.BusyError](exitLocked),
+	errorType[*clone.RefusedError](exitUsage),
+	errorType[*clone.OverrideError](exitUsage),
+	errorValue("netns.ErrNotPermitted", netns.ErrNotPermitted, exitUsage),
 
 	errorType[*pack.ServerRunningError](exitServerState),
 	errorType[*pack.NotAPackError](exitUsage),

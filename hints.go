@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"github.com/carbonguard/carbonguard/archive"
+	"github.com/carbonguard/carbonguard/clone"
+	"github.com/carbonguard/carbonguard/drill"
 	"github.com/carbonguard/carbonguard/pack"
 	"github.com/carbonguard/carbonguard/wrapper"
 )
@@ -47,6 +49,16 @@ func chain(err error) []error {
 // cliHint is carbonguard's advice for one error (not what it wraps).
 func cliHint(err error) string {
 	switch e := err.(type) {
+	case *drill.FailedError, *clone.RefusedError:
+		return drillHint(err)
+	case *drill.NoSnapshotError:
+		return "verify one (carbonguard snapshot verify ID), take one (carbonguard snapshot create --verify), or name an unverified one: carbonguard drill ID"
+	case *drill.BusyError:
+		return "wait for it to finish; the lock is released when that process exits"
+	case *drill.TargetError:
+		return "give --target a directory that does not exist yet, outside the live pack (or leave it out: the copy then goes to the state directory)"
+	case *clone.OverrideError:
+		return "fix [drill.overrides] in carbonguard.toml: its tables must match the copy's deployment.toml"
 	case *pack.NotAPackError:
 		return "point --home (or $CARBON_HOME) at the product's home directory, the one holding bin/ and repository/ (MI: conf/)"
 	case *pack.ServerRunningError:

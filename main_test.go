@@ -56,7 +56,8 @@ func TestScripts(t *testing.T) {
 			env.Setenv("CARBONGUARD_CONFIG", "")
 			return setupScriptEnv(env, root)
 		},
-		Cmds: scriptCmds(root),
+		Cmds:      scriptCmds(root),
+		Condition: scriptCondition,
 	})
 }
 

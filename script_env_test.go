@@ -12,5 +12,8 @@ func extraScriptCmds(root string) map[string]func(ts *testscript.TestScript, neg
 	for k, v := range updateScriptCmds(root) { // u2pack, lasttx, packwhole, waitfile (cmd_update_test.go)
 		cmds[k] = v
 	}
+	for k, v := range drillScriptCmds() { // behaviourjar, killatexit (cmd_drill_test.go)
+		cmds[k] = v
+	}
 	return cmds
 }

@@ -163,9 +163,17 @@ func Boot(ctx context.Context, home string, o Options) (*Result, error) {
 	so.Stdout, so.Stderr = nil, nil
 	if useNS {
 		ns, err = netns.New()
-		if err != nil {
+		switch {
+		case errors.Is(err, netns.ErrNotPermitted) && o.Network == NamespaceOrHost:
+			useNS, ns = false, nil
+			res.NoIsolation = err.Error() + "; the copy shares the host's network and can reach whatever this host reaches (the live node's cluster members, Traffic Manager, key manager, notification targets); only its ports differ"
+		case errors.Is(err, netns.ErrNotPermitted):
+			return nil, &RefusedError{NoIsolation: true, Why: "it cannot be isolated in a network namespace of its own: " + err.Error()}
+		case err != nil:
 			return nil, fmt.Errorf("creating the copy's network namespace: %w", err)
 		}
+	}
+	if useNS {
 		defer ns.Close()
 		so.Network = ns
 		res.Network = "namespace"

@@ -39,8 +39,10 @@ type Options struct {
 	Live *pack.Pack
 	// Target is where the copy is laid down: a directory that does not
 	// exist yet, whose parent does, outside the live pack. "" is
+	// <ScratchDir>/<pack>-drill-<id> when ScratchDir is set, else
 	// <StateDir>/drills/<id>/pack.
-	Target string
+	Target     string
+	ScratchDir string
 	// Keep leaves the copy in place; NoBoot stops after the checks.
 	Keep   bool
 	NoBoot bool
@@ -103,7 +105,15 @@ func Run(ctx context.Context, o Options) (*Record, error) {
 		return nil, err
 	}
 	r.Copy = o.Target
-	if r.Copy == "" {
+	switch {
+	case r.Copy != "":
+	case o.ScratchDir != "":
+		name := "pack"
+		if o.Home != "" {
+			name = filepath.Base(o.Home)
+		}
+		r.Copy = filepath.Join(o.ScratchDir, name+"-drill-"+r.ID)
+	default:
 		r.Copy = filepath.Join(dir, "pack")
 	}
 	d := &run{o: o, r: r, dir: dir, log: log.With().Str("drill", r.ID).Logger()}
@@ -241,20 +251,23 @@ func (d *run) steps(ctx context.Context) (err error) {
 	if res.NoIsolation != "" {
 		r.Notes = append(r.Notes, "not isolated: "+res.NoIsolation)
 	}
-	r.RTO = &RTO{RestoreMS: r.Restore.TookMS, BootMS: res.BootMS, TotalMS: r.Restore.TookMS + res.BootMS}
-	if res.ServingMS > 0 {
-		r.RTO.ServingMS = r.Restore.TookMS + res.ServingMS
-	}
 	if !res.Up() {
 		st := "no verdict"
 		if res.Verdict != nil {
 			st = string(res.Verdict.State) + ": " + res.Verdict.Reason
 		}
-		r.State, r.Reason = StateFailed, "the copy's boot verdict is "+st
 		if ctx.Err() != nil {
-			r.State = StateInterrupted
+			r.State, r.Reason = StateInterrupted, "interrupted while the copy booted: "+st
+			return fmt.Errorf("drill %s interrupted: %w", r.ID, context.Cause(ctx))
 		}
+		r.State, r.Reason = StateFailed, "the copy's boot verdict is "+st
 		return &FailedError{Record: r}
+	}
+	// The RTO is the time of a recovery that works: a boot that is not up
+	// has its time in Boot.
+	r.RTO = &RTO{RestoreMS: r.Restore.TookMS, BootMS: res.BootMS, TotalMS: r.Restore.TookMS + res.BootMS}
+	if res.ServingMS > 0 {
+		r.RTO.ServingMS = r.Restore.TookMS + res.ServingMS
 	}
 	r.reach(LevelBooted)
 	r.State, r.Reason = StatePassed, "restored, verified, checked and booted up"

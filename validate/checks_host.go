@@ -158,6 +158,18 @@ func init() {
 				"age within the RPO ([check] rpo in carbonguard.toml).",
 			Run: checkSnapshots,
 		},
+		Check{
+			ID: "CG-HOST-140", Title: "No recent successful restore drill", Category: "operations", Severity: Medium,
+			Rationale: "A verified snapshot proves that its archive matches its manifest, not that it restores and boots, nor how long " +
+				"that takes. WSO2's backup and recovery guidance asks for recovery objectives (RPO, RTO) and for restores tested " +
+				"regularly. A restore drill lays a snapshot down as a copy, boots it isolated from production with the same " +
+				"verdict as a start, and measures the RTO; without a recent one, the recovery is a hope.",
+			Remediation: "Run `carbonguard drill` (as root, so that the copy boots in a network namespace of its own) on a schedule: " +
+				"scripts/systemd/carbonguard-drill.timer or scripts/ansible/drill.yml. A pack with external databases needs " +
+				"[drill.overrides] pointing the copy elsewhere, or `drill --no-boot`. The age allowed is [check] drill_max_age " +
+				"(default 30d).",
+			Run: checkDrills,
+		},
 	)
 }
 
@@ -954,4 +966,52 @@ func checkSnapshots(f *Facts) []Result {
 		r.Message += " (no RPO configured in carbonguard.toml)"
 	}
 	return []Result{r}
+}
+
+func checkDrills(f *Facts) []Result {
+	s := f.Snapshots
+	r := Result{Subject: "restore drills"}
+	if s.DrillReadError != "" {
+		r.Status, r.Message, r.Reason = Unknown, "the drill records cannot be read", s.DrillReadError
+		return []Result{r}
+	}
+	maxAge := s.DrillMaxAge
+	if maxAge <= 0 {
+		maxAge = DefaultDrillMaxAge
+	}
+	if s.LastDrillPassed.IsZero() {
+		r.Status = Fail
+		r.Message = "no restore drill has passed: no snapshot of this pack was ever proven to restore and boot, and the RTO is not known"
+		if s.LastDrill != "" {
+			r.Message += " (the last drill: " + s.LastDrill + ")"
+		}
+		return []Result{r}
+	}
+	age := f.Now.Sub(s.LastDrillPassed)
+	if age < 0 {
+		age = 0
+	}
+	r.Value = s.LastDrillPassedID
+	what := "the last drill that passed, " + s.LastDrillPassedID + ","
+	if age > maxAge {
+		r.Status = Fail
+		r.Message = fmt.Sprintf("%s is %s old, beyond the %s allowed ([check] drill_max_age)", what, hostAge(age), hostDays(maxAge))
+		return []Result{r}
+	}
+	r.Status = Pass
+	r.Message = fmt.Sprintf("%s is %s old (drill_max_age %s)", what, hostAge(age), hostDays(maxAge))
+	if s.LastDrillLevel != "" && s.LastDrillLevel != "booted" {
+		r.Message += "; it reached " + s.LastDrillLevel + " and did not boot the copy (drill --no-boot)"
+	}
+	if s.LastDrill != "" && s.LastDrill != s.LastDrillPassedID+" passed" {
+		r.Message += "; the newest drill: " + s.LastDrill
+	}
+	return []Result{r}
+}
+
+func hostDays(d time.Duration) string {
+	if d%(24*time.Hour) == 0 {
+		return fmt.Sprintf("%dd", int(d/(24*time.Hour)))
+	}
+	return d.String()
 }

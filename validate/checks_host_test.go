@@ -234,6 +234,29 @@ func init() {
 		fixture{ID: "CG-HOST-130", Name: "store-unreadable", Want: Unknown, Facts: func(_ *testing.T, f *Facts) {
 			f.Snapshots = SnapshotFacts{StoreExists: true, ReadError: "snapshots/20250601-x/manifest.json: unexpected end of JSON input"}
 		}},
+
+		// HOST-140
+		fixture{ID: "CG-HOST-140", Name: "never", Want: Fail},
+		fixture{ID: "CG-HOST-140", Name: "only-failed", Want: Fail, Facts: func(_ *testing.T, f *Facts) {
+			f.Snapshots.LastDrill = "20250601T100000Z failed"
+		}},
+		fixture{ID: "CG-HOST-140", Name: "too-old", Want: Fail, Facts: func(_ *testing.T, f *Facts) {
+			f.Snapshots.LastDrillPassed, f.Snapshots.LastDrillPassedID, f.Snapshots.LastDrillLevel = f.Now.Add(-31*24*time.Hour), "20250501T100000Z", "booted"
+		}},
+		fixture{ID: "CG-HOST-140", Name: "too-old-configured", Want: Fail, Facts: func(_ *testing.T, f *Facts) {
+			f.Snapshots.LastDrillPassed, f.Snapshots.LastDrillPassedID, f.Snapshots.LastDrillLevel = f.Now.Add(-8*24*time.Hour), "20250525T100000Z", "booted"
+			f.Snapshots.DrillMaxAge = 7 * 24 * time.Hour
+		}},
+		fixture{ID: "CG-HOST-140", Name: "recent", Want: Pass, Facts: func(_ *testing.T, f *Facts) {
+			f.Snapshots.LastDrillPassed, f.Snapshots.LastDrillPassedID, f.Snapshots.LastDrillLevel = f.Now.Add(-3*24*time.Hour), "20250530T100000Z", "booted"
+			f.Snapshots.LastDrill = "20250530T100000Z passed"
+		}},
+		fixture{ID: "CG-HOST-140", Name: "recent-no-boot", Want: Pass, Facts: func(_ *testing.T, f *Facts) {
+			f.Snapshots.LastDrillPassed, f.Snapshots.LastDrillPassedID, f.Snapshots.LastDrillLevel = f.Now.Add(-time.Hour), "20250602T090000Z", "checked"
+		}},
+		fixture{ID: "CG-HOST-140", Name: "unreadable", Want: Unknown, Facts: func(_ *testing.T, f *Facts) {
+			f.Snapshots.DrillReadError = "drills/x/drill.json: unexpected end of JSON input"
+		}},
 	)
 }
 

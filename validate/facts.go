@@ -83,7 +83,23 @@ type SnapshotFacts struct {
 	// Dumps names the datasources that [[snapshot.database]] dumps with
 	// every pre-update snapshot.
 	Dumps []string
+
+	// The restore drills (carbonguard drill) of the pack, for CG-HOST-140.
+	// LastDrillPassed is when the newest drill that passed started (zero
+	// when none did), LastDrillLevel the level it reached (booted, or
+	// checked for a drill without a boot); LastDrill is the newest drill
+	// whatever its outcome ("<id> failed"), DrillMaxAge the age beyond which
+	// a passed drill no longer counts (0: DefaultDrillMaxAge).
+	LastDrillPassed   time.Time
+	LastDrillPassedID string
+	LastDrillLevel    string
+	LastDrill         string
+	DrillMaxAge       time.Duration
+	DrillReadError    string
 }
+
+// DefaultDrillMaxAge is [check] drill_max_age's default.
+const DefaultDrillMaxAge = 30 * 24 * time.Hour
 
 // Host is what the host probe found. A field the probe could not read has its
 // error in Errors under the field's name, and checks report Unknown for it.

@@ -159,6 +159,13 @@ type SnapshotsView struct {
 	NewestVerifiedID string     `json:"newest_verified_id,omitempty"`
 	RPO              string     `json:"rpo,omitempty"`
 	ReadError        string     `json:"read_error,omitempty"`
+	// The restore drills.
+	LastDrillPassed   *time.Time `json:"last_drill_passed,omitempty"`
+	LastDrillPassedID string     `json:"last_drill_passed_id,omitempty"`
+	LastDrillLevel    string     `json:"last_drill_level,omitempty"`
+	LastDrill         string     `json:"last_drill,omitempty"`
+	DrillMaxAge       string     `json:"drill_max_age,omitempty"`
+	DrillReadError    string     `json:"drill_read_error,omitempty"`
 }
 
 func viewFacts(f *Facts) FactsView {
@@ -236,6 +243,15 @@ func viewFacts(f *Facts) FactsView {
 	}
 	if sn.RPO > 0 {
 		v.Snapshots.RPO = sn.RPO.String()
+	}
+	v.Snapshots.LastDrillPassedID, v.Snapshots.LastDrillLevel, v.Snapshots.LastDrill, v.Snapshots.DrillReadError =
+		sn.LastDrillPassedID, sn.LastDrillLevel, sn.LastDrill, sn.DrillReadError
+	if !sn.LastDrillPassed.IsZero() {
+		t := sn.LastDrillPassed
+		v.Snapshots.LastDrillPassed = &t
+	}
+	if sn.DrillMaxAge > 0 {
+		v.Snapshots.DrillMaxAge = sn.DrillMaxAge.String()
 	}
 	return v
 }

@@ -207,9 +207,34 @@ func TestShellcheck(t *testing.T) {
 	}
 	var scripts []string
 	for _, s := range []string{"install.sh", "test-install.sh", "carbonguard-server.sh", "carbonguard-update.sh",
-		"demo.sh", "release.sh", "test-package.sh", "ansible/test.sh"} {
+		"demo.sh", "release.sh", "test-package.sh", "ansible/test.sh", "ansible/test-drill.sh"} {
 		scripts = append(scripts, filepath.Join(repoRoot(t), "scripts", s))
 	}
 	out, err := exec.Command(sc, append([]string{"--severity=style"}, scripts...)...).CombinedOutput()
 	assert.NoError(t, err, "shellcheck:\n%s", out)
+}
+
+// TestDrillUnits: the example drill units (scripts/systemd) pass
+// systemd-analyze verify where systemd-analyze is installed, with the
+// binary path pointed at an executable and the unit names install uses.
+func TestDrillUnits(t *testing.T) {
+	t.Parallel()
+	sa, err := exec.LookPath("systemd-analyze")
+	if err != nil {
+		t.Skip("systemd-analyze is not installed")
+	}
+	carbonguard, _ := binaries(t)
+	dir := t.TempDir()
+	var units []string
+	for _, u := range []string{"carbonguard-drill.service", "carbonguard-drill.timer"} {
+		data, err := os.ReadFile(filepath.Join(repoRoot(t), "scripts", "systemd", u))
+		require.NoError(t, err)
+		text := strings.ReplaceAll(string(data), "/usr/local/bin/carbonguard", carbonguard)
+		assert.Contains(t, text, " drill")
+		name := strings.Replace(u, "carbonguard-drill", "carbonguard-drill-wso2am-4.2.0", 1)
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644))
+		units = append(units, filepath.Join(dir, name))
+	}
+	out, err := exec.Command(sa, append([]string{"verify"}, units...)...).CombinedOutput()
+	assert.NoError(t, err, "systemd-analyze verify:\n%s", out)
 }

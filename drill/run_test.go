@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -164,7 +165,25 @@ func TestDrillBoots(t *testing.T) {
 	f.startLive(t)
 	before := f.snapshotLive(t)
 
-	r, err := Run(context.Background(), f.options(t))
+	// While the copy is up: from inside its namespace, a listener on the
+	// host's 127.0.0.1 is out of reach and the live node's port number
+	// answers with the copy; from the host it is the live server.
+	host, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer host.Close()
+	var hostErr, insideErr error
+	var insideCopyPID int
+	o := f.options(t)
+	o.Boot.WhileUp = func(ctx context.Context, r *clone.Result, dial wrapper.DialFunc) {
+		_, hostErr = dial(ctx, "tcp", host.Addr().String())
+		var c net.Conn
+		if c, insideErr = dial(ctx, "tcp", fmt.Sprintf("127.0.0.1:%d", f.tp.Port(9443))); insideErr == nil {
+			c.Close()
+		}
+		insideCopyPID = r.Verdict.PID
+	}
+
+	r, err := Run(context.Background(), o)
 	require.NoError(t, err)
 	if !r.Passed() {
 		b, _ := json.MarshalIndent(r, "", "  ")
@@ -196,6 +215,11 @@ func TestDrillBoots(t *testing.T) {
 	assert.GreaterOrEqual(t, r.RTO.TotalMS, r.RTO.ServingMS)
 	assert.FileExists(t, filepath.Join(r.Evidence, "wso2carbon.log"))
 	assert.False(t, r.Finished.IsZero())
+
+	require.Error(t, hostErr, "the host's listener is out of reach from the copy's namespace")
+	assert.Contains(t, hostErr.Error(), "connection refused")
+	require.NoError(t, insideErr, "the copy listens on the live node's port number inside its namespace")
+	assert.NotEqual(t, f.pid, insideCopyPID)
 
 	after := f.snapshotLive(t)
 	assert.Equal(t, before, after, "the live node's PID, PID file, log, verdict, journal and lock are untouched")

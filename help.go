@@ -107,7 +107,12 @@ var leafExamples = map[string][]string{
 	},
 	"hook post-update": {"carbonguard hook post-update --exit-code 0 --start"},
 	"rollback":         {"carbonguard rollback", "carbonguard rollback 20261201T020000Z-pre-update --start", "carbonguard rollback --with-databases"},
-	"history":          {"carbonguard history", "carbonguard history --last"},
+	"drill": {
+		"carbonguard drill            # as root: the newest verified snapshot, booted in its own network namespace",
+		"carbonguard drill --no-boot latest   # restore, verify and check only",
+		"carbonguard drill --keep --target /srv/drill-copy --format json",
+	},
+	"history": {"carbonguard history", "carbonguard history --last"},
 	"completion": {
 		"carbonguard completion bash > /etc/bash_completion.d/carbonguard",
 		"carbonguard completion zsh > \"${fpath[1]}/_carbonguard\"",

@@ -90,12 +90,7 @@ func (s *session) snapshotStore(ctx context.Context, op string, recoverFirst boo
 			release()
 			return nil, nil, fmt.Errorf("finishing an interrupted restore first: %w", err)
 		}
-		switch rr.Outcome {
-		case archive.RecoveryFinished:
-			fmt.Fprintf(s.stderr, "carbonguard: an interrupted restore of snapshot %s into %s was found and finished\n", rr.ID, rr.Target)
-		case archive.RecoveryUndone:
-			fmt.Fprintf(s.stderr, "carbonguard: an interrupted restore of snapshot %s into %s was found before its swap and undone; the pack was not touched\n", rr.ID, rr.Target)
-		}
+		reportRecovery(s, rr)
 	}
 	return store, release, nil
 }

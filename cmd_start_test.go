@@ -149,3 +149,28 @@ func TestStartRefusesRootCLI(t *testing.T) {
 	assert.Empty(t, tp.Invocations(), "nothing was launched")
 	assert.NoFileExists(t, filepath.Join(tp.Home, "wso2carbon.pid"))
 }
+
+// start passes -DportOffset, which wins over [server] offset; a file offset
+// of a wrong type is still refused (exit 2), as check and pack refuse it,
+// and nothing is launched.
+func TestStartRefusesAWrongTypeOfOffsetUnderDPortOffset(t *testing.T) {
+	tp := testpack.New(t, "apim-4.2", testpack.WithStockConfig())
+	conf := filepath.Join(tp.Home, "repository", "conf", "deployment.toml")
+	data, err := os.ReadFile(conf)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(conf, []byte(strings.Replace(string(data), "#offset=0", `offset = "abc"`, 1)), 0o644))
+	t.Setenv("JAVA_HOME", tp.JavaHome)
+	t.Setenv("CARBONGUARD_STATE_DIR", filepath.Join(t.TempDir(), "state"))
+	t.Setenv("CARBONGUARD_CONFIG", "")
+	for _, args := range [][]string{
+		{"start", "-D", "portOffset=" + strconv.Itoa(tp.Offset), "--force", "--force-reason", "test", "--allow-root"},
+		{"check", "-D", "portOffset=" + strconv.Itoa(tp.Offset)},
+		{"pack", "-D", "portOffset=" + strconv.Itoa(tp.Offset)},
+	} {
+		var stdout, stderr bytes.Buffer
+		code := run(append([]string{"carbonguard", "--home", tp.Home}, args...), strings.NewReader(""), &stdout, &stderr)
+		assert.Equal(t, exitUsage, code, "%v: %s", args, stderr.String())
+		assert.Contains(t, stderr.String(), `repository/conf/deployment.toml:3: [server] offset = "abc" is not a whole number`, args)
+	}
+	assert.Empty(t, tp.Invocations(), "nothing was launched")
+}

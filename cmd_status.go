@@ -55,6 +55,13 @@ func runStatus(ctx context.Context, s *session, o statusOptions) error {
 	if err != nil {
 		return err
 	}
+	if lo := restoreLeftovers(s.state, s.home); lo != nil {
+		st.Sections = append(st.Sections, wrapper.StatusSection{Name: "restore", Text: lo.text(), Data: lo})
+	}
+	if ce := s.pack.ConfigErr; ce != nil {
+		st.Sections = append(st.Sections, wrapper.StatusSection{Name: "configuration",
+			Text: "cannot be read, ports not shown: " + ce.Error(), Data: map[string]string{"error": ce.Error()}})
+	}
 	if o.format == "json" {
 		err = writeJSON(s.stdout, st)
 	} else {

@@ -3,9 +3,11 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/BurntSushi/toml"
@@ -206,12 +208,19 @@ func (e *env) loadConfig(g globals, home string) (*fileConfig, error) {
 }
 
 func readConfig(path string) (*fileConfig, error) {
-	data, err := os.ReadFile(path)
+	data, err := readConfigFile(path)
 	if err != nil {
 		return nil, usageError{fmt.Errorf("reading config %s: %w", path, err)}
 	}
+	src := string(data)
+	sc := scanConfig(src)
+	if sc.depth > maxConfigDepth {
+		// The TOML parser takes tens of seconds over thousands of nested
+		// tables before it would say anything: refuse first.
+		return nil, usagef("%s:%d: keys, tables or arrays nest %d levels deep (carbonguard.toml's go 3 deep; more than %d is refused): see the README's carbonguard.toml reference", path, sc.depthLine, sc.depth, maxConfigDepth)
+	}
 	var cfg fileConfig
-	md, err := toml.Decode(string(data), &cfg)
+	md, err := toml.Decode(src, &cfg)
 	if err != nil {
 		var pe toml.ParseError
 		if errors.As(err, &pe) {
@@ -225,6 +234,10 @@ func readConfig(path string) (*fileConfig, error) {
 		if len(k) > 2 && k[0] == "drill" && k[1] == "overrides" {
 			continue
 		}
+		if len(keys) == 10 {
+			keys = append(keys, "and more")
+			break
+		}
 		keys = append(keys, k.String())
 	}
 	if len(keys) > 0 {
@@ -233,6 +246,9 @@ func readConfig(path string) (*fileConfig, error) {
 	cfg.path = path
 	if err := cfg.check(); err != nil {
 		return nil, usagef("%s: %v", path, err)
+	}
+	if err := cfg.validate(md, sc.lines); err != nil {
+		return nil, err
 	}
 	return &cfg, nil
 }
@@ -280,4 +296,36 @@ func (c *fileConfig) dumpNames() []string {
 		out = append(out, d.Name)
 	}
 	return out
+}
+
+// maxConfigSize and maxConfigDepth bound what readConfig accepts: a
+// carbonguard.toml is a few kilobytes, its keys 3 levels deep.
+const (
+	maxConfigSize  = 1 << 20
+	maxConfigDepth = 16
+)
+
+// readConfigFile reads carbonguard.toml: a regular file (a FIFO is refused
+// at once instead of blocking the command) of at most maxConfigSize bytes.
+func readConfigFile(path string) ([]byte, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("not a regular file (%s)", fi.Mode().Type())
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxConfigSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxConfigSize {
+		return nil, fmt.Errorf("larger than %d bytes: not a carbonguard.toml", maxConfigSize)
+	}
+	return data, nil
 }

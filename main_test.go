@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -123,4 +124,70 @@ func TestStateDirMustBeOutsideThePack(t *testing.T) {
 	link := filepath.Join(t.TempDir(), "link")
 	require.NoError(t, os.Symlink(home, link))
 	assert.True(t, inside(filepath.Join(link, "not-yet", "state"), home))
+}
+
+// Thousands of nested tables are refused before the TOML parser, which took
+// over 30 seconds on them, and a file too large to be a carbonguard.toml is
+// refused unread.
+func TestConfigBoundsNestingAndSize(t *testing.T) {
+	dir := t.TempDir()
+	var b strings.Builder
+	name := []string{}
+	for i := 0; i < 3000; i++ {
+		if len(name) == 60 {
+			name = name[:1]
+		}
+		name = append(name, fmt.Sprintf("n%d", i))
+		b.WriteString("[" + strings.Join(name, ".") + "]\n")
+	}
+	nested := filepath.Join(dir, "nested.toml")
+	require.NoError(t, os.WriteFile(nested, []byte(b.String()), 0o644))
+	_, err := readConfig(nested)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), nested+":60: keys, tables or arrays nest 60 levels deep")
+	assert.Equal(t, exitUsage, classify(err))
+
+	for src, want := range map[string]string{
+		"[start]\nx = " + strings.Repeat("[", 40) + strings.Repeat("]", 40) + "\n": ":2: keys, tables or arrays nest 42 levels deep",
+		"[start]\n" + strings.Repeat("a.", 30) + "b = 1\n":                         ":2: keys, tables or arrays nest 32 levels deep",
+	} {
+		p := filepath.Join(dir, "deep.toml")
+		require.NoError(t, os.WriteFile(p, []byte(src), 0o644))
+		_, err := readConfig(p)
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), p+want)
+	}
+
+	big := filepath.Join(dir, "big.toml")
+	require.NoError(t, os.WriteFile(big, []byte("# "+strings.Repeat("x", 2<<20)+"\n"), 0o644))
+	_, err = readConfig(big)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "larger than")
+}
+
+// The scanner finds the lines of keys the way the file writes them.
+func TestScanConfigLines(t *testing.T) {
+	sc := scanConfig(`# comment
+[start]
+timeout = "5m"   # five minutes
+properties = { "a.b" = "c" }
+args = [
+  "x",
+]
+[[start.health]]
+url = "http://127.0.0.1:9763/"
+[[start.health]]
+"url" = "http://127.0.0.1:9764/"
+[notify]
+command = """
+x = 1
+"""
+webhook = "http://example.com/"
+`)
+	assert.Equal(t, map[string]int{
+		"start.timeout": 3, "start.properties": 4, "start.args": 5,
+		"start.health.0.url": 9, "start.health.1.url": 11,
+		"notify.command": 13, "notify.webhook": 16,
+	}, sc.lines)
+	assert.Equal(t, 4, sc.depth, "start.health.1.url")
 }

@@ -15,5 +15,8 @@ func extraScriptCmds(root string) map[string]func(ts *testscript.TestScript, neg
 	for k, v := range drillScriptCmds() { // behaviourjar, killatexit (cmd_drill_test.go)
 		cmds[k] = v
 	}
+	for k, v := range recoveryScriptCmds() { // lastsnap, breakconf (cmd_recovery_test.go)
+		cmds[k] = v
+	}
 	return cmds
 }

@@ -61,11 +61,15 @@ func (s *session) server(o wrapper.Options) (*wrapper.Server, error) {
 	if err != nil {
 		return nil, usagef("carbonguard.toml [start]: %v", err)
 	}
+	s.serverOpts = o
 	return srv, nil
 }
 
 // hookServer adapts the wrapper to hooks.Server.
-type hookServer struct{ s *wrapper.Server }
+type hookServer struct {
+	sess *session
+	s    *wrapper.Server
+}
 
 func (h hookServer) Running(context.Context) (int, bool, error) { return h.s.Pack().RunningPID() }
 
@@ -74,7 +78,26 @@ func (h hookServer) Stop(ctx context.Context) error {
 	return err
 }
 
-func (h hookServer) Start(ctx context.Context) (*wrapper.Verdict, error) { return h.s.Start(ctx) }
+// Start starts the pack as it is now. hooks starts it after u2 or a restore
+// changed it (the first boot of update --start, the boot after a
+// rollback), so the pack is read again, and strictly: a start needs a valid
+// configuration, and the verdict probes the ports the pack now has (a
+// rollback run by a command that read the broken pack leniently starts the
+// restored one). No check gate runs: the update ran the checks, and a
+// rollback must bring back the pack that ran before, whatever they say now.
+func (h hookServer) Start(ctx context.Context) (*wrapper.Verdict, error) {
+	p, err := h.sess.readPackAs(packConfig, h.sess.home, h.s.Pack().SysProps)
+	if err != nil {
+		return nil, err
+	}
+	o := h.sess.serverOpts
+	o.Gate = nil
+	srv, err := wrapper.New(p, o)
+	if err != nil {
+		return nil, usagef("carbonguard.toml [start]: %v", err)
+	}
+	return srv.Start(ctx)
+}
 
 // hooksEnv is the update transaction's environment: the session's pack,
 // state and carbonguard.toml, srv as its server, and a progress bar (nil for
@@ -90,7 +113,7 @@ func (s *session) hooksEnv(srv *wrapper.Server, bar *progressBar) (hooks.Env, er
 		sysProps = s.pack.SysProps
 	}
 	hx := hooks.Env{
-		Home: s.home, StateDir: s.state, Store: store, Server: hookServer{srv},
+		Home: s.home, StateDir: s.state, Store: store, Server: hookServer{sess: s, s: srv},
 		Notify:      s.notifier(),
 		Log:         s.log,
 		ToolVersion: version,

@@ -18,6 +18,7 @@ import (
 
 	"github.com/carbonguard/carbonguard/archive"
 	"github.com/carbonguard/carbonguard/pack"
+	"github.com/carbonguard/carbonguard/wrapper"
 )
 
 // A session is what a command runs against. It is opened in one place,
@@ -33,6 +34,10 @@ type session struct {
 	state string      // the pack's state directory; "" unless needs.state
 	need  packNeed
 	pack  *pack.Pack // set by openPack
+	// configReported: a lenient read's configuration error was reported.
+	configReported bool
+	// serverOpts are the wrapper's options of the session's server (server.go).
+	serverOpts wrapper.Options
 }
 
 // needs is what a command declares it needs before it runs.
@@ -132,6 +137,7 @@ func (e *env) openSession(c *cli.Context, home string, n needs) (*session, error
 		if s.state, err = s.stateDirFor(home); err != nil {
 			return nil, err
 		}
+		s.recoverRestore(contextOf(c))
 	}
 	return s, nil
 }
@@ -155,15 +161,29 @@ func (s *session) openPack(sysProps map[string]string) (*pack.Pack, error) {
 // and hooks reads the pack again through it (hooksEnv) once the lock is
 // held.
 func (s *session) readPack(home string, sysProps map[string]string) (*pack.Pack, error) {
+	return s.readPackAs(s.need, home, sysProps)
+}
+
+// readPackAs reads the pack at home as need says. packProcess reads it
+// leniently: stop, status, rollback and the snapshot commands act on the
+// process and the state directory, and must keep working when a bad edit
+// or an update broke deployment.toml (the moment carbonguard exists for);
+// the configuration's error is reported once, not fatal.
+func (s *session) readPackAs(need packNeed, home string, sysProps map[string]string) (*pack.Pack, error) {
 	o := pack.Options{SysProps: sysProps, Logger: s.log}
-	switch s.need {
+	switch need {
 	case noPack:
 		return nil, errors.New("internal error: a command that declared it reads no pack read it")
 	case packProcess:
-		// The place to read the configuration leniently (issue 11): the
-		// pack's identity and files are enough here.
+		o.Lenient = true
 	}
-	return pack.OpenWith(home, o)
+	p, err := pack.OpenWith(home, o)
+	if err == nil && p.ConfigErr != nil && !s.configReported {
+		s.configReported = true
+		fmt.Fprintf(s.stderr, "carbonguard: warning: %s\n", p.ConfigErr)
+		fmt.Fprintf(s.stderr, "carbonguard: warning: carrying on without the pack's configuration, which this command does not need (the server would not start with it; carbonguard check names the fix)\n")
+	}
+	return p, err
 }
 
 // store opens the pack's snapshot store, <state>/snapshots.
@@ -269,6 +289,9 @@ func (s *session) stateDirFor(home string) (string, error) {
 	}
 	if inside(abs, home) {
 		return "", usagef("state directory %s is inside the pack %s: a snapshot would contain it and a restore would overwrite it; choose --state outside the pack", abs, home)
+	}
+	if err := checkStateDir(abs); err != nil {
+		return "", err
 	}
 	return abs, nil
 }

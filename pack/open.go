@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 )
 
 // The files whose presence makes a directory a product home.
@@ -97,16 +98,32 @@ func OpenWith(home string, o Options) (*Pack, error) {
 	p.PIDFile = filepath.Join(abs, "wso2carbon.pid")
 
 	if err := p.readConfig(); err != nil {
-		return nil, err
+		return p.configFailed(err, o)
 	}
 	p.detectRole()
 	if err := p.computeOffset(); err != nil {
-		return nil, err
+		return p.configFailed(err, o)
 	}
 	p.computePorts()
 	p.checkRefs()
 	log.Debug().Str("home", abs).Str("product", string(p.Product)).Str("version", p.Version).
 		Str("layout", string(p.Layout)).Str("node", p.Node).Int("offset", p.offset()).Msg("pack opened")
+	return p, nil
+}
+
+// configFailed ends an Open whose configuration could not be read: the
+// error, or, with Options.Lenient, the pack as far as it was read (identity,
+// update level, script, log and PID files) with the error in ConfigErr and
+// no configuration, role or ports.
+func (p *Pack) configFailed(err error, o Options) (*Pack, error) {
+	if !o.Lenient {
+		return nil, err
+	}
+	p.ConfigErr = err
+	p.st.cfg, p.st.defs, p.st.legacy = nil, nil, nil
+	p.Node, p.NodeSource, p.NodeEvidence, p.NodeConflict, p.Role = "", "", nil, "", ""
+	p.Offset, p.Ports, p.Closed = Value{}, nil, nil
+	o.Logger.Debug().Err(err).Str("home", p.Home).Msg("pack opened without its configuration (lenient)")
 	return p, nil
 }
 
@@ -119,9 +136,11 @@ func (p *Pack) warnf(format string, a ...any) {
 	p.Warnings = append(p.Warnings, fmt.Sprintf(format, a...))
 }
 
-// readSmall reads a file of the pack, refusing absurd sizes.
+// readSmall reads a file of the pack, refusing anything but a regular file
+// and absurd sizes. It opens without blocking, so that a FIFO put where a
+// file belongs is refused instead of waiting for a writer forever.
 func readSmall(path string) ([]byte, error) {
-	f, err := os.Open(path)
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, err
 	}

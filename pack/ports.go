@@ -101,14 +101,27 @@ func (p *Pack) offset() int {
 // <Ports.Offset>)). An offset that is not a whole number is a ConfigError:
 // Carbon would not start.
 func (p *Pack) computeOffset() error {
+	// The file's offset is checked even when -DportOffset wins over it:
+	// Carbon renders it into carbon.xml's <Ports><Offset> whatever the
+	// system property says, and a start must not pass where check and pack
+	// refuse the same file. (The facts do not say which components read
+	// carbon.xml's Offset while -DportOffset is set; refusing is the safe
+	// side.)
+	if err := p.fileOffset(); err != nil {
+		return err
+	}
 	if s, ok := p.SysProps["portOffset"]; ok {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil || n < 0 || n > 65535 {
 			return &ConfigError{Pos: Position{File: "-DportOffset"}, What: fmt.Sprintf("-DportOffset=%s is not a whole number between 0 and 65535; pass e.g. -DportOffset=1", s), Err: err}
 		}
 		p.Offset = Value{Key: "portOffset", Raw: int64(n), Source: SourceSysProp}
-		return nil
 	}
+	return nil
+}
+
+// fileOffset sets Offset from [server] offset (carbon.xml Ports/Offset).
+func (p *Pack) fileOffset() error {
 	var v Value
 	var where string
 	if p.Layout == LayoutLegacy {
@@ -132,7 +145,9 @@ func (p *Pack) computeOffset() error {
 	}
 	if v.Externalised {
 		p.Offset = v
-		p.warnf("%s: %s = %v is externalised; ports are shown without it", v.Pos, where, v.Raw)
+		if _, given := p.SysProps["portOffset"]; !given {
+			p.warnf("%s: %s = %v is externalised; ports are shown without it", v.Pos, where, v.Raw)
+		}
 		return nil
 	}
 	n, ok := v.Int()

@@ -31,7 +31,7 @@ func (p *Pack) RunningPID() (int, bool, error) {
 	if p == nil {
 		return 0, false, errors.New("pack: RunningPID on a nil Pack")
 	}
-	b, err := os.ReadFile(p.PIDFile)
+	b, err := readSmall(p.PIDFile)
 	if errors.Is(err, fs.ErrNotExist) {
 		return 0, false, nil
 	}

@@ -160,6 +160,10 @@ type Pack struct {
 	// Warnings are non-fatal oddities met while reading (an unknown key type,
 	// an offset that is a string, ...), each naming file and line.
 	Warnings []string `json:"warnings,omitempty"`
+	// ConfigErr is, for a pack opened with Options.Lenient, why its
+	// configuration could not be read (a *ConfigError); the pack then has no
+	// configuration values, role, offset or ports. nil otherwise.
+	ConfigErr error `json:"-"`
 
 	st *state // what Open read, behind the accessor methods
 }
@@ -172,4 +176,11 @@ type Options struct {
 	SysProps map[string]string
 	// Logger receives debug notes on what was read; the zero value logs nothing.
 	Logger zerolog.Logger
+	// Lenient opens a pack whose configuration cannot be read (invalid
+	// TOML, a bad offset, a missing file) instead of failing: identity,
+	// update level, script, log and PID files come from the paths and
+	// updates/, and the error is kept in Pack.ConfigErr. For what acts on
+	// the process or on snapshots (stop, status, rollback), which must keep
+	// working when a bad edit or update broke the configuration.
+	Lenient bool
 }

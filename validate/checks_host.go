@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/carbonguard/carbonguard/pack"
@@ -185,8 +186,13 @@ const csrfGuardProps = "repository/conf/security/Owasp.CsrfGuard.Carbon.properti
 func ReadPackTextFiles(home string) map[string]string {
 	out := map[string]string{}
 	for _, rel := range PackTextFiles {
-		f, err := os.Open(filepath.Join(home, filepath.FromSlash(rel)))
+		// Without blocking: a FIFO in the pack must not hang the check.
+		f, err := os.OpenFile(filepath.Join(home, filepath.FromSlash(rel)), os.O_RDONLY|syscall.O_NONBLOCK, 0)
 		if err != nil {
+			continue
+		}
+		if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+			f.Close()
 			continue
 		}
 		b, err := io.ReadAll(io.LimitReader(f, 1<<20+1))

@@ -23,13 +23,20 @@ snapshot id (carbonguard snapshot list), that snapshot.
 The server must be stopped (--stop-server stops it). The tree the restore replaces is kept beside
 the pack (<home>.displaced-...) until carbonguard snapshot drop-displaced. An interrupted update,
 restore or rollback found first is finished; when that already is the rollback, nothing more is
-done.
+done (exit 0), else rollback stops there (exit 34: run it again). Finishing a rollback that was
+interrupted after a failed first boot starts the restored server: as root that needs --allow-root
+or [start] user, as for start.
+
+A snapshot that cannot be restored (corrupt: 20, incomplete: 21) is found while it is staged
+beside the pack: the rollback is refused, the pack is not changed, and the update it was about
+stays as it was (a later rollback still finds it).
 
 ` + exitStatusHelp,
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "stop-server", Usage: "stop a running server instead of refusing"},
 			&cli.BoolFlag{Name: "with-databases", Usage: "also restore the database dumps the snapshot holds ([[snapshot.database]] restore commands), each after a confirmation"},
 			&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "with --with-databases: do not ask for confirmation"},
+			&cli.BoolFlag{Name: "allow-root", Usage: "let the restored server run as root, when finishing an interrupted rollback starts it (see start)"},
 			textOrJSON.flag(),
 		},
 		Action: action(e, needs{config: true, state: true, pack: packProcess}, newRollbackOptions, runRollback),
@@ -42,6 +49,7 @@ type rollbackOptions struct {
 	stopServer bool
 	withDBs    bool
 	yes        bool
+	allowRoot  bool
 }
 
 func newRollbackOptions(c *cli.Context, s *session) (rollbackOptions, error) {
@@ -52,7 +60,7 @@ func newRollbackOptions(c *cli.Context, s *session) (rollbackOptions, error) {
 	if c.Args().Len() > 1 {
 		return rollbackOptions{}, usagef("rollback takes at most one argument, a transaction or snapshot id")
 	}
-	o := rollbackOptions{format: format, target: c.Args().First(), stopServer: c.Bool("stop-server"), withDBs: c.Bool("with-databases"), yes: c.Bool("yes")}
+	o := rollbackOptions{format: format, target: c.Args().First(), stopServer: c.Bool("stop-server"), withDBs: c.Bool("with-databases"), yes: c.Bool("yes"), allowRoot: c.Bool("allow-root")}
 	if o.yes && !o.withDBs {
 		return o, usagef("rollback --yes answers the database restores' questions: it goes with --with-databases")
 	}
@@ -60,7 +68,7 @@ func newRollbackOptions(c *cli.Context, s *session) (rollbackOptions, error) {
 }
 
 func runRollback(ctx context.Context, s *session, o rollbackOptions) error {
-	hx, bar, err := s.guardEnv(false)
+	hx, bar, err := s.guardEnv(o.allowRoot)
 	if err != nil {
 		return err
 	}

@@ -21,8 +21,14 @@ waits up to --stop-timeout for it to exit (the stock stop does not wait), then s
 stale PID file (naming no running server of this pack) is removed, and so is the stopped server's
 (the kernel leaves it behind). Stopping a server that does not run succeeds (exit 0).
 
+stop takes the pack's lock for as long as it stops the server, and refuses (exit 4) while a
+guarded operation holds it: an update, a first boot being judged, a rollback bringing the old
+version back up. A server stopped under them would be judged failed and rolled back, or left
+down after a rollback. --force stops it anyway (logged, with who did it).
+
 ` + exitStatusHelp,
-		Flags:  []cli.Flag{textOrJSON.flag(), stopTimeoutFlag()},
+		Flags: []cli.Flag{textOrJSON.flag(), stopTimeoutFlag(),
+			&cli.BoolFlag{Name: "force", Usage: "stop the server even while a guarded operation (update, first boot, rollback) holds the pack's lock (logged)"}},
 		Action: action(e, needs{config: true, state: true, pack: packProcess}, newStopOptions, runStop),
 	}
 }
@@ -30,6 +36,7 @@ stale PID file (naming no running server of this pack) is removed, and so is the
 type stopOptions struct {
 	format string
 	server wrapper.Options
+	force  bool // stop even while another guarded operation holds the lock
 }
 
 func newStopOptions(c *cli.Context, s *session) (stopOptions, error) {
@@ -40,7 +47,7 @@ func newStopOptions(c *cli.Context, s *session) (stopOptions, error) {
 	if err := noArgs(c, "stop"); err != nil {
 		return stopOptions{}, err
 	}
-	o := stopOptions{format: format, server: s.serverOptions()}
+	o := stopOptions{format: format, server: s.serverOptions(), force: c.Bool("force")}
 	if d := c.Duration("stop-timeout"); d > 0 {
 		o.server.StopTimeout = d
 	}
@@ -52,6 +59,11 @@ func runStop(ctx context.Context, s *session, o stopOptions) error {
 	if err != nil {
 		return err
 	}
+	release, err := s.lockForServer("stop", o.force)
+	if err != nil {
+		return err
+	}
+	defer release()
 	ctx, stop := signalContext(ctx)
 	defer stop()
 	res, err := srv.Stop(ctx)

@@ -35,7 +35,7 @@ const (
 	exitFindings       = 1  // a check refused: findings at or above the fail threshold (check, the start gate), or the update's safety preflight
 	exitUsage          = 2  // usage or configuration error: bad flags, bad carbonguard.toml, not a pack, invalid pack configuration
 	exitFailure        = 3  // could not run: I/O error, missing tool, internal error
-	exitLocked         = 4  // another running guarded operation holds the pack's lock (a dead holder never blocks: the kernel releases it)
+	exitLocked         = 4  // another running guarded operation holds the pack's lock (a dead holder never blocks: the kernel releases it); stop, start, restart and run refuse too
 	exitServerState    = 5  // the server is in the wrong state: running during a snapshot, restore or update; status: not running (stop of a stopped server is 0)
 	exitRoot           = 6  // refused to start the server as root without --allow-root
 	exitInterrupted    = 7  // interrupted by a signal; the next command finishes or undoes the step
@@ -45,10 +45,10 @@ const (
 	exitCorrupt        = 20 // snapshot verify/restore: the archive does not match its manifest
 	exitIncomplete     = 21 // snapshot verify/restore: the snapshot is incomplete (no manifest, truncated archive)
 	exitUpdateFailed   = 30 // update: u2 failed; the pre-update snapshot was restored
-	exitUpdateOpen     = 31 // update: u2 did not finish and the transaction stays open: conflicts to resolve (update --continue), or (hook post-update) u2 updated itself and must run again
+	exitUpdateOpen     = 31 // an update transaction is open and waits for the operator: conflicts to resolve (update --continue), u2 to run again (hook post-update after exit 2), or a command refused because one is open
 	exitRolledBack     = 32 // the boot after an update failed; the pack was rolled back and the old version is up
 	exitNeedsAttention = 33 // the boot failed again after a rollback; the server is stopped and a person must look
-	exitRecovered      = 34 // an interrupted operation was found and finished or undone; run the command again
+	exitRecovered      = 34 // an interrupted operation was found and finished or undone, and nothing else was done (the recovery rule, below)
 )
 
 const exitStatusHelp = `EXIT STATUS:
@@ -57,7 +57,8 @@ const exitStatusHelp = `EXIT STATUS:
        update, hook pre-update: refused by the update's safety preflight, nothing changed)
    2   usage or configuration error (bad flags, bad carbonguard.toml, not a pack, invalid pack configuration)
    3   could not run (I/O error, missing tool, internal error)
-   4   the pack is locked by another running guarded operation (carbonguard status shows which)
+   4   the pack is locked by another running guarded operation (carbonguard status shows which);
+       stop, start, restart and run refuse too (stop --force overrides, logged)
    5   the server is in the wrong state (running during a snapshot, restore or update); status: not running
    6   refused to start the server as root (use --allow-root, or run it as a configured user)
    7   interrupted by a signal; the next command finishes or undoes the step
@@ -69,11 +70,17 @@ const exitStatusHelp = `EXIT STATUS:
    20  snapshot: the archive is corrupt (does not match its manifest)
    21  snapshot: the snapshot is incomplete
    30  update: u2 failed and the pre-update snapshot was restored
-   31  update: u2 left conflicts (resolve, then update --continue; or rollback); hook post-update:
-       u2 exited 2 (it updated itself: run it again); the transaction stays open either way
+   31  an update transaction is open and waits for you: u2 left conflicts (resolve, then update
+       --continue; or rollback); hook post-update: u2 exited 2 (run it again); or this command
+       was refused because that transaction is open (carbonguard status says how to move it on)
    32  the boot after an update failed and the pack was rolled back; the old version is up
    33  the boot failed again after the rollback; the server is stopped, a person must look
-   34  an interrupted operation was found and finished or undone
+   34  an interrupted operation was found and finished or undone, and nothing else was done
+
+   After a crash or kill, the next update, hook, rollback, start, run or restart first finishes
+   or undoes what was left, says so, and stops there: 34 when the pack is in a known state again
+   (as before the update, or rolled back and up), 33 when a person must look. The exception is
+   rollback when that recovery already restored the update it was asked to roll back: 0.
    run: the server's own exit status is passed through`
 
 // usageError marks a mistake in how carbonguard was called or configured.
@@ -176,7 +183,9 @@ var exitRules = []exitRule{
 	errorType[*hooks.PendingError](exitUpdateOpen),
 	errorType[*hooks.RecoveredError](exitRecovered),
 	errorType[*hooks.LockedError](exitLocked),
-	errorType[*hooks.OpenTxError](exitLocked),
+	// An open transaction is not a lock (nothing runs): it waits for the
+	// operator, as after conflicts.
+	errorType[*hooks.OpenTxError](exitUpdateOpen),
 	// The update's safety preflight (free space, product.txt, leftover
 	// conflicts, the update tool) refused, nothing changed: a check that
 	// blocks, as the start gate's findings do.
@@ -233,6 +242,10 @@ var exitRules = []exitRule{
 	errorType[*dbdump.RunError](exitFailure),
 
 	errorValue("context.Canceled", context.Canceled, exitInterrupted),
+	// A refused rollback takes its cause's code (a corrupt snapshot is 20,
+	// an incomplete one 21: the rules above, through Unwrap); any other
+	// cause could not run.
+	errorType[*hooks.RollbackRefusedError](exitFailure),
 
 	errorTypeFunc(func(e *wrapper.BootError) int {
 		switch {

@@ -2,8 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
+	"os"
+	"os/user"
+	"strconv"
 
 	"github.com/urfave/cli/v2"
 
@@ -109,10 +113,7 @@ func (s *session) launcher(o launchOptions) (*wrapper.Server, error) {
 // attempted). guardStart returns the verdict to report and launch's error,
 // or the transaction's typed error (exit 32 or 33).
 func (s *session) guardStart(ctx context.Context, hx hooks.Env, launch func(context.Context) (*wrapper.Verdict, error)) (*wrapper.Verdict, error) {
-	res, err := hooks.Start(ctx, hooks.StartOptions{Env: hx, Launch: launch, Starting: func(tx, recovered *hooks.Tx) {
-		if recovered != nil {
-			fmt.Fprintf(s.stderr, "carbonguard: an interrupted update (%s) was found and %s before this start\n", recovered.ID, recovered.State)
-		}
+	res, err := hooks.Start(ctx, hooks.StartOptions{Env: hx, Launch: launch, Starting: func(tx *hooks.Tx) {
 		if tx != nil {
 			fmt.Fprintf(s.stderr, "carbonguard: first boot after update %s (level %s -> %s): an up boot commits it, any other rolls it back\n",
 				tx.ID, levelText(tx.LevelBefore), levelText(tx.LevelAfter))
@@ -130,4 +131,54 @@ func (s *session) guardStart(ctx context.Context, hx hooks.Env, launch func(cont
 		fmt.Fprintf(s.stderr, "carbonguard: update %s committed\n", res.Tx.ID)
 	}
 	return res.Verdict, err
+}
+
+// lockForServer takes the pack's lock for op, a change of the server's
+// state (stop): for as long as the change takes, not for the server's
+// lifetime. While a guarded operation holds it (an update, a first boot
+// being judged, a rollback starting the old version) op is refused with
+// exit 4, unless force, which is logged with who forced it. start, run and
+// restart take the same lock through hooks.Start.
+func (s *session) lockForServer(op string, force bool) (release func(), err error) {
+	lock, err := hooks.AcquireLock(s.state, op)
+	var locked *hooks.LockedError
+	switch {
+	case err == nil:
+		return func() { _ = lock.Release() }, nil
+	case errors.As(err, &locked) && force:
+		s.log.Warn().Str("op", op).Str("user", currentUser()).Str("holder", locked.Holder.String()).
+			Msg("--force: going on although another guarded operation holds the pack's lock")
+		fmt.Fprintf(s.stderr, "carbonguard: warning: --force: %s while %s holds the pack's lock\n", op, locked.Holder)
+		return func() {}, nil
+	case errors.As(err, &locked):
+		return nil, &serverLockedError{op: op, err: locked}
+	default:
+		return nil, err
+	}
+}
+
+// serverLockedError refuses a change of the server's state while a guarded
+// operation holds the lock; it is the LockedError (exit 4) with the advice
+// of the command.
+type serverLockedError struct {
+	op  string
+	err *hooks.LockedError
+}
+
+func (e *serverLockedError) Error() string {
+	return fmt.Sprintf("not going to %s the server: %v", e.op, e.err)
+}
+
+func (e *serverLockedError) Unwrap() error { return e.err }
+
+func (e *serverLockedError) Hint() string {
+	return fmt.Sprintf("let PID %d finish (carbonguard status shows what it does): a server stopped under an update's first boot is judged failed and rolled back, and one stopped after a rollback stays down; carbonguard %s --force does it anyway", e.err.Holder.PID, e.op)
+}
+
+// currentUser names who runs carbonguard, for the log of an override.
+func currentUser() string {
+	if u, err := user.Current(); err == nil {
+		return u.Username
+	}
+	return "uid " + strconv.Itoa(os.Getuid())
 }

@@ -2,7 +2,6 @@ package hooks
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -114,18 +113,22 @@ func TestKilledAtEachStepLeavesThePackWhole(t *testing.T) {
 		wantErr any
 		final   State
 	}{
+		// The recovery rule (RecoveredError): the next command finishes or
+		// undoes what was left and stops there; a rollback whose own work
+		// the recovery did succeeds. A first boot left unjudged is not a
+		// recovery: the next start judges it (its own work).
 		{"before u2", "clean", "update", "pending", false, "update", OutcomeRecovered, &RecoveredError{}, StateAborted},
 		{"about to run u2", "slow", "update", "u2-running", false, "update", OutcomeRecovered, &RecoveredError{}, StateRestored},
 		{"while u2 runs", "slow", "update", "u2-started", true, "update", OutcomeRecovered, &RecoveredError{}, StateRestored},
-		{"while u2 runs, then start", "slow", "update", "u2-started", true, "start", OutcomeNone, nil, StateRestored},
+		{"while u2 runs, then start", "slow", "update", "u2-started", true, "start", OutcomeRecovered, &RecoveredError{}, StateRestored},
 		{"while u2 runs, then rollback", "slow", "update", "u2-started", true, "rollback", OutcomeRestored, nil, StateRestored},
 		{"restoring after u2 failed", "fail-halfway", "update", "restoring", false, "update", OutcomeRecovered, &RecoveredError{}, StateRestored},
 		{"during the first boot", "broken-boot", "update-start", "booting", false, "start", OutcomeRolledBack, &RolledBackError{}, StateRolledBack},
-		{"rollback: stopping", "broken-boot", "update-start", "rolling-back/stopping", false, "start", OutcomeRolledBack, &RolledBackError{}, StateRolledBack},
-		{"rollback: keeping the verdict", "broken-boot", "update-start", "rolling-back/keeping-verdict", false, "rollback", OutcomeRolledBack, &RolledBackError{}, StateRolledBack},
-		{"rollback: restoring", "broken-boot", "update-start", "rolling-back/restoring", false, "start", OutcomeRolledBack, &RolledBackError{}, StateRolledBack},
-		{"rollback: starting", "broken-boot", "update-start", "rolling-back/starting", false, "update", OutcomeRolledBack, &RolledBackError{}, StateRolledBack},
-		{"rollback: keeping evidence", "broken-boot", "update-start", "rolling-back/keeping-evidence", false, "start", OutcomeRolledBack, &RolledBackError{}, StateRolledBack},
+		{"rollback: stopping", "broken-boot", "update-start", "rolling-back/stopping", false, "start", OutcomeRecovered, &RecoveredError{}, StateRolledBack},
+		{"rollback: keeping the verdict", "broken-boot", "update-start", "rolling-back/keeping-verdict", false, "rollback", OutcomeRolledBack, nil, StateRolledBack},
+		{"rollback: restoring", "broken-boot", "update-start", "rolling-back/restoring", false, "start", OutcomeRecovered, &RecoveredError{}, StateRolledBack},
+		{"rollback: starting", "broken-boot", "update-start", "rolling-back/starting", false, "update", OutcomeRecovered, &RecoveredError{}, StateRolledBack},
+		{"rollback: keeping evidence", "broken-boot", "update-start", "rolling-back/keeping-evidence", false, "start", OutcomeRecovered, &RecoveredError{}, StateRolledBack},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -158,21 +161,13 @@ func TestKilledAtEachStepLeavesThePackWhole(t *testing.T) {
 				var g *StartGuard
 				g, err = BeginStart(ctx, env)
 				if err == nil {
-					if g.Recovered != nil {
-						res = &Result{Outcome: OutcomeNone, Tx: g.Recovered}
-					}
 					v, serr := env.Server.Start(ctx)
 					require.NoError(t, serr)
-					var r2 *Result
-					r2, err = g.AfterBoot(ctx, v)
-					if res == nil {
-						res = r2
-					}
-				} else if res == nil {
-					var rb *RolledBackError
-					if errors.As(err, &rb) {
-						res = &Result{Outcome: OutcomeRolledBack}
-					}
+					res, err = g.AfterBoot(ctx, v)
+				} else {
+					var re *RecoveredError
+					require.ErrorAs(t, err, &re, "BeginStart refuses only after a recovery here")
+					res = &Result{Outcome: OutcomeRecovered}
 				}
 			}
 			if tc.wantErr == nil {

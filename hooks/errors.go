@@ -148,9 +148,21 @@ func (e *NeedsAttentionError) Hint() string {
 
 // RecoveredError: an interrupted operation was found and finished or undone;
 // the command that found it did not go on with its own work.
+//
+// The recovery rule, the same for every guarded operation (Update,
+// PreUpdate, PostUpdate, Rollback, BeginStart): the operation first
+// finishes or undoes what an interrupted one left, and then stops there
+// with *RecoveredError when that left the pack in a known state (as it was
+// before the update, or rolled back and up), or *NeedsAttentionError when
+// it could not. The one exception is Rollback when the recovery already
+// restored the pre-update snapshot of the transaction it was asked to roll
+// back: that is its own work, done, and it succeeds.
 type RecoveredError struct {
 	TxID string
-	What string
+	// State is the transaction's state after the recovery: aborted,
+	// restored, or rolled-back (the old pack is up).
+	State State
+	What  string
 }
 
 func (e *RecoveredError) Error() string {
@@ -159,7 +171,10 @@ func (e *RecoveredError) Error() string {
 
 // Hint says what to do next.
 func (e *RecoveredError) Hint() string {
-	return "run the command again"
+	if e.State == StateRolledBack {
+		return "the server runs the restored pre-update pack (carbonguard status); carbonguard history shows the failed update and where its evidence is"
+	}
+	return "the pack is as it was before the update; run the command again"
 }
 
 // PendingError: hook post-update was given u2's exit code 2 (the tool updated
@@ -174,3 +189,18 @@ func (e *PendingError) Error() string {
 func (e *PendingError) Hint() string {
 	return "run the same u2 command again, then carbonguard hook post-update --exit-code with its new exit code"
 }
+
+// RollbackRefusedError: a manual rollback could not restore its snapshot
+// (corrupt, incomplete, not found, no room) and left the pack as it was;
+// the transaction it acted on is as it was too. Err is the cause, which
+// decides the exit code.
+type RollbackRefusedError struct {
+	SnapshotID string
+	Err        error
+}
+
+func (e *RollbackRefusedError) Error() string {
+	return fmt.Sprintf("rollback refused, the pack was not changed: snapshot %s cannot be restored: %v", e.SnapshotID, e.Err)
+}
+
+func (e *RollbackRefusedError) Unwrap() error { return e.Err }

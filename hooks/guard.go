@@ -150,6 +150,60 @@ func (e *Env) snapshot(ctx context.Context, root, reason string, meta map[string
 	return m, nil
 }
 
+// recordPreUpdateSnapshot takes tx's pre-update snapshot (preUpdateSnapshot)
+// and records it in the journal with state next. The snapshot carries the
+// transaction's id (meta "tx"): when the journal cannot record it (a full
+// disk), it is removed again here, or, should this process die first, by
+// the next command's recovery (dropUnrecordedSnapshots), so that no
+// complete snapshot stays listed that no transaction references. A
+// snapshot that failed (or what must follow it) aborts the transaction.
+func (e *Env) recordPreUpdateSnapshot(ctx context.Context, j *Journal, tx *Tx, p *pack.Pack, next State, msg func(id string) string) (*Result, error) {
+	m, afterErr, err := e.preUpdateSnapshot(ctx, p, tx)
+	if err == nil && afterErr != nil {
+		err = fmt.Errorf("after the pre-update snapshot %s: %w", m.ID, afterErr)
+	}
+	if err != nil {
+		tx.Error = err.Error()
+		if jerr := j.Transition(tx, StateAborted, "the pre-update snapshot failed; u2 was not run"); jerr != nil {
+			return nil, errors.Join(err, jerr)
+		}
+		return &Result{Outcome: OutcomeNone, Tx: tx}, err
+	}
+	if err := j.Transition(tx, next, msg(m.ID)); err != nil {
+		tx.SnapshotID, tx.Dumps = "", nil
+		if derr := e.Store.Delete(m.ID); derr != nil {
+			return nil, errors.Join(err, fmt.Errorf("removing the pre-update snapshot %s, which the journal could not record: %w", m.ID, derr))
+		}
+		return nil, fmt.Errorf("%w; the pre-update snapshot %s was removed again and u2 was not run: the pack is unchanged", err, m.ID)
+	}
+	return nil, nil
+}
+
+// dropUnrecordedSnapshots removes the pre-update snapshots of tx that the
+// journal never recorded (the process died, or the disk was full, between
+// the snapshot and the journal write): u2 never ran under them, so they
+// hold the pack as it still is, and nothing references them.
+func (e *Env) dropUnrecordedSnapshots(tx *Tx) {
+	if tx.SnapshotID != "" {
+		return
+	}
+	list, err := e.Store.List()
+	if err != nil {
+		e.Log.Warn().Err(err).Msg("listing snapshots for ones the journal never recorded")
+		return
+	}
+	for _, in := range list {
+		if in.Reason != "pre-update" || in.Meta["tx"] != tx.ID {
+			continue
+		}
+		if err := e.Store.Delete(in.ID); err != nil {
+			e.Log.Warn().Err(err).Str("snapshot", in.ID).Msg("removing a pre-update snapshot the journal never recorded")
+			continue
+		}
+		e.Log.Warn().Str("snapshot", in.ID).Str("tx", tx.ID).Msg("removed a pre-update snapshot the journal never recorded (u2 never ran)")
+	}
+}
+
 // restore puts snapshot id back in place of the pack. keepDisplaced keeps
 // the tree it replaces as a sibling of the pack and returns its path.
 func (e *Env) restore(ctx context.Context, id string, keepDisplaced bool) (*archive.RestoreReport, error) {
@@ -172,6 +226,7 @@ func (e *Env) restore(ctx context.Context, id string, keepDisplaced bool) (*arch
 // snapshot taken.
 func (e *Env) preUpdateSnapshot(ctx context.Context, p *pack.Pack, tx *Tx) (m *archive.Manifest, afterErr, err error) {
 	meta := packMeta(p)
+	meta["tx"] = tx.ID // see recordPreUpdateSnapshot
 	var attach []archive.AttachmentSource
 	if e.Attachments != nil {
 		if attach, err = e.Attachments(ctx, p, meta); err != nil {

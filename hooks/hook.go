@@ -66,19 +66,10 @@ func PreUpdate(ctx context.Context, o HookOptions) (*Result, error) {
 	}
 	describe(tx, p)
 	tx.U2 = &U2Record{External: true}
-	m, afterErr, err := o.preUpdateSnapshot(ctx, p, tx)
-	if err == nil && afterErr != nil {
-		err = fmt.Errorf("after the pre-update snapshot %s: %w", m.ID, afterErr)
-	}
-	if err != nil {
-		tx.Error = err.Error()
-		if jerr := j.Transition(tx, StateAborted, "the pre-update snapshot failed"); jerr != nil {
-			return nil, errors.Join(err, jerr)
-		}
-		return &Result{Outcome: OutcomeNone, Tx: tx}, err
-	}
-	if err := j.Transition(tx, StateU2Running, "pre-update snapshot "+m.ID+" taken and verified; waiting for the operator's u2 run and hook post-update --exit-code N"); err != nil {
-		return nil, err
+	if res, err := o.recordPreUpdateSnapshot(ctx, j, tx, p, StateU2Running, func(id string) string {
+		return "pre-update snapshot " + id + " taken and verified; waiting for the operator's u2 run and hook post-update --exit-code N"
+	}); err != nil {
+		return res, err
 	}
 	return &Result{Outcome: OutcomeNone, Tx: tx}, nil
 }

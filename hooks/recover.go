@@ -39,8 +39,9 @@ func recoverLocked(ctx context.Context, e *Env, j *Journal, lock *Lock) (*Result
 		if err := j.Transition(tx, StateAborted, "interrupted before u2 ran (the pack was not changed); closed by the next command"); err != nil {
 			return nil, err
 		}
+		e.dropUnrecordedSnapshots(tx)
 		return &Result{Outcome: OutcomeRecovered, Tx: tx, Recovered: tx},
-			&RecoveredError{TxID: tx.ID, What: "closed (the update was interrupted before u2 ran; the pack was not changed)"}
+			&RecoveredError{TxID: tx.ID, State: tx.State, What: "closed (the update was interrupted before u2 ran; the pack was not changed)"}
 
 	case StateU2Running:
 		if tx.U2 != nil && tx.U2.External {
@@ -77,7 +78,16 @@ func recoverLocked(ctx context.Context, e *Env, j *Journal, lock *Lock) (*Result
 		if e.Server == nil {
 			return nil, &OpenTxError{Tx: tx}
 		}
-		return rollbackFrom(ctx, e, j, tx, step)
+		res, err := rollbackFrom(ctx, e, j, tx, step)
+		var rb *RolledBackError
+		if errors.As(err, &rb) {
+			// The rollback the dead process had begun is finished and the
+			// old pack is up: a recovery like any other (needs attention,
+			// the other way it can end, keeps its own error).
+			return &Result{Outcome: OutcomeRecovered, Tx: tx, Recovered: tx},
+				&RecoveredError{TxID: tx.ID, State: tx.State, What: "finished (the interrupted rollback after the failed first boot: the pre-update pack is restored and up)"}
+		}
+		return res, err
 	}
 	return nil, nil
 }
@@ -111,7 +121,7 @@ func finishRestore(ctx context.Context, e *Env, j *Journal, tx *Tx, what string)
 	if err := j.Transition(tx, StateRestored, "pre-update snapshot restored by the next command after an interruption; the pack is as it was"); err != nil {
 		return nil, err
 	}
-	return &Result{Outcome: OutcomeRecovered, Tx: tx, Recovered: tx}, &RecoveredError{TxID: tx.ID, What: what}
+	return &Result{Outcome: OutcomeRecovered, Tx: tx, Recovered: tx}, &RecoveredError{TxID: tx.ID, State: tx.State, What: what}
 }
 
 // killLeftoverU2 kills a u2 that outlived the carbonguard that started it
@@ -163,9 +173,10 @@ func Recover(ctx context.Context, env Env) (*Result, error) {
 
 // lockAndRecover begins every guarded operation: it takes the pack's lock
 // for op, opens the journal and finishes or undoes whatever an interrupted
-// operation left. When it recovered something, rec says what (with a
-// *RecoveredError) and the caller decides whether to go on. The caller
-// releases the lock.
+// operation left. When it recovered something, rec says what, with a
+// *RecoveredError (or *NeedsAttentionError when the recovery could not
+// bring the pack to a known state), and the caller stops there: that is
+// the recovery rule (see RecoveredError). The caller releases the lock.
 func lockAndRecover(ctx context.Context, e *Env, op string) (lock *Lock, j *Journal, rec *Result, err error) {
 	lock, err = AcquireLock(e.StateDir, op)
 	if err != nil {

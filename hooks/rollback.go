@@ -36,15 +36,19 @@ func Rollback(ctx context.Context, o RollbackOptions) (*Result, error) {
 	}
 	defer lock.Release()
 	if rec != nil || err != nil {
+		// The recovery rule (RecoveredError), with its one exception: when
+		// the recovery restored the pre-update snapshot of the transaction
+		// this rollback is about, that is this rollback, done.
 		var re *RecoveredError
-		if rec != nil && errors.As(err, &re) && rec.Tx.State == StateRestored && (o.Target == "" || o.Target == rec.Tx.ID) {
-			// Recovering an interrupted update restored its snapshot: that
-			// is this rollback, done.
-			return &Result{Outcome: OutcomeRestored, Tx: rec.Tx, Recovered: rec.Tx}, nil
+		if rec != nil && rec.Tx != nil && errors.As(err, &re) && (o.Target == "" || o.Target == rec.Tx.ID) {
+			switch rec.Tx.State {
+			case StateRestored:
+				return &Result{Outcome: OutcomeRestored, Tx: rec.Tx, Recovered: rec.Tx}, nil
+			case StateRolledBack:
+				return &Result{Outcome: OutcomeRolledBack, Tx: rec.Tx, Recovered: rec.Tx}, nil
+			}
 		}
-		if err != nil && !errors.As(err, &re) {
-			return rec, err
-		}
+		return rec, err
 	}
 
 	tx, err := rollbackTarget(j, &o)
@@ -55,6 +59,7 @@ func Rollback(ctx context.Context, o RollbackOptions) (*Result, error) {
 		return nil, err
 	}
 	ctx = context.WithoutCancel(ctx)
+	before := *tx
 	midUpdate := tx.State == StateConflicts || tx.State == StateU2Running
 	if err := j.Transition(tx, StateRestoring, "manual rollback: restoring snapshot "+tx.SnapshotID); err != nil {
 		return nil, err
@@ -66,6 +71,9 @@ func Rollback(ctx context.Context, o RollbackOptions) (*Result, error) {
 	}
 	rep, err := o.restore(ctx, tx.SnapshotID, true)
 	if err != nil {
+		if o.packUntouched(err) {
+			return refused(j, tx, &before, err)
+		}
 		return attention(ctx, &o.Env, j, tx, "manual rollback: restoring snapshot "+tx.SnapshotID+": "+err.Error())
 	}
 	tx.Displaced = rep.Displaced
@@ -142,4 +150,46 @@ func rollbackTarget(j *Journal, o *RollbackOptions) (*Tx, error) {
 		describe(tx, p)
 	}
 	return tx, j.Save(tx)
+}
+
+// packUntouched reports whether a restore that failed with err left the
+// pack as it was: the archive checks the snapshot (its manifest, every
+// entry's path, type and hash) while staging beside the pack, and only a
+// staged tree that passed is swapped in. A corrupt, incomplete or unsafe
+// snapshot, one not found, or too little room are found before the swap;
+// any other failure leaves no restore record once the staging is given up.
+func (e *Env) packUntouched(err error) bool {
+	var (
+		corrupt    *archive.CorruptError
+		incomplete *archive.IncompleteError
+		unsafe     *archive.UnsafeEntryError
+		notFound   *archive.NotFoundError
+		space      *archive.InsufficientSpaceError
+		usage      *archive.UsageError
+	)
+	if errors.As(err, &corrupt) || errors.As(err, &incomplete) || errors.As(err, &unsafe) ||
+		errors.As(err, &notFound) || errors.As(err, &space) || errors.As(err, &usage) || errors.Is(err, archive.ErrBusy) {
+		return true
+	}
+	pending, perr := e.Store.Pending()
+	return perr == nil && !pending
+}
+
+// refused ends a manual rollback whose restore could not start: the pack
+// was not changed, so the transaction goes back to where it was (a rollback
+// begun for a bare snapshot id is aborted) instead of needing attention,
+// and a later plain rollback still finds the update it is about. The error
+// keeps its cause (a corrupt snapshot is exit 20, an incomplete one 21).
+func refused(j *Journal, tx, before *Tx, cause error) (*Result, error) {
+	msg := "manual rollback to snapshot " + tx.SnapshotID + " refused, the pack was not changed: " + cause.Error()
+	state := before.State
+	if tx.Kind == "rollback" && state == StatePending {
+		state = StateAborted
+		tx.Error = msg
+	}
+	tx.Step, tx.FailedDir = before.Step, before.FailedDir
+	if err := j.Transition(tx, state, msg); err != nil {
+		return nil, errors.Join(&RollbackRefusedError{SnapshotID: tx.SnapshotID, Err: cause}, err)
+	}
+	return &Result{Outcome: OutcomeNone, Tx: tx}, &RollbackRefusedError{SnapshotID: tx.SnapshotID, Err: cause}
 }

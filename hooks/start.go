@@ -18,9 +18,8 @@ type StartOptions struct {
 	Launch func(context.Context) (*wrapper.Verdict, error)
 	// Starting, when set, is called once the start is cleared, just before
 	// Launch, with the update whose first boot this is (nil for an ordinary
-	// start) and the interrupted transaction finished or undone first (nil
-	// when there was none), so that the command can tell the operator.
-	Starting func(firstBootOf, recovered *Tx)
+	// start), so that the command can tell the operator.
+	Starting func(firstBootOf *Tx)
 }
 
 // StartResult is what a wrapped start did.
@@ -51,7 +50,7 @@ func Start(ctx context.Context, o StartOptions) (*StartResult, error) {
 		return nil, err
 	}
 	if o.Starting != nil {
-		o.Starting(g.Tx(), g.Recovered)
+		o.Starting(g.Tx())
 	}
 	v, lerr := o.Launch(ctx)
 	if v == nil {
@@ -84,23 +83,21 @@ type StartGuard struct {
 	lock *Lock
 	j    *Journal
 	tx   *Tx
-	// Recovered is an interrupted transaction BeginStart found and finished
-	// or undone before this start.
-	Recovered *Tx
 }
 
-// BeginStart prepares a wrapped start: it takes the lock, finishes or undoes
-// an interrupted operation, refuses while the pack is mid-update (conflicts
-// to merge, or an operator's own u2 run between hook pre-update and
-// post-update), and marks an update awaiting its first boot as booting.
+// BeginStart prepares a wrapped start: it takes the lock, refuses while the
+// pack is mid-update (conflicts to merge, or an operator's own u2 run
+// between hook pre-update and post-update), and marks an update awaiting
+// its first boot as booting.
 //
 // A transaction already rolled back or needing attention is terminal: the
 // start that follows is an ordinary start and never rolls back again.
 //
-// When recovering found a rollback interrupted after its restore, finishing
-// it starts the server itself; BeginStart then returns that result's error
-// (*RolledBackError or *NeedsAttentionError) and no guard: the caller must
-// not start again.
+// An interrupted operation found first is finished or undone, and
+// BeginStart returns that recovery's error (*RecoveredError, or
+// *NeedsAttentionError) and no guard: the caller does not start (the
+// recovery rule, see RecoveredError). Finishing an interrupted rollback may
+// itself have started the restored server.
 func BeginStart(ctx context.Context, env Env) (*StartGuard, error) {
 	if err := env.check(); err != nil {
 		return nil, err
@@ -120,15 +117,12 @@ func BeginStart(ctx context.Context, env Env) (*StartGuard, error) {
 		return nil, err
 	}
 	g.j.crashPoint = env.CrashPoint
-	rec, err := recoverLocked(ctx, g.env, g.j, lock)
-	if rec != nil {
-		var re *RecoveredError
-		if err != nil && !errors.As(err, &re) {
-			return nil, err // the recovery ended the matter (e.g. a rollback finished)
+	// The recovery rule (RecoveredError): what an interrupted operation
+	// left is finished or undone, and the start stops there.
+	if rec, err := recoverLocked(ctx, g.env, g.j, lock); rec != nil || err != nil {
+		if rec != nil && rec.Tx != nil {
+			env.Log.Warn().Str("tx", rec.Tx.ID).Str("state", string(rec.Tx.State)).Msg("an interrupted operation was found and finished or undone; not starting")
 		}
-		g.Recovered = rec.Tx
-		env.Log.Warn().Str("tx", rec.Tx.ID).Str("state", string(rec.Tx.State)).Msg("an interrupted operation was found and finished or undone before this start")
-	} else if err != nil {
 		return nil, err
 	}
 	open, err := g.j.Open()

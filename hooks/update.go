@@ -141,19 +141,10 @@ func Update(ctx context.Context, o UpdateOptions) (*Result, error) {
 	if err := j.Save(tx); err != nil {
 		return nil, err
 	}
-	m, afterErr, err := o.preUpdateSnapshot(ctx, p, tx)
-	if err == nil && afterErr != nil {
-		err = fmt.Errorf("after the pre-update snapshot %s: %w", m.ID, afterErr)
-	}
-	if err != nil {
-		tx.Error = err.Error()
-		if jerr := j.Transition(tx, StateAborted, "the pre-update snapshot failed; u2 was not run"); jerr != nil {
-			return nil, errors.Join(err, jerr)
-		}
-		return &Result{Outcome: OutcomeNone, Tx: tx}, err
-	}
-	if err := j.Transition(tx, StatePending, "pre-update snapshot "+m.ID+" taken and verified"); err != nil {
-		return nil, err
+	if res, err := o.recordPreUpdateSnapshot(ctx, j, tx, p, StatePending, func(id string) string {
+		return "pre-update snapshot " + id + " taken and verified"
+	}); err != nil {
+		return res, err
 	}
 	return runAndAct(ctx, &o, j, tx, false)
 }

@@ -429,7 +429,7 @@ func TestStartAnnouncesTheFirstBootAndReportsTheRestoredVerdict(t *testing.T) {
 	require.NoError(t, err)
 	var announced *Tx
 	res, err := Start(context.Background(), StartOptions{Env: env, Launch: launch,
-		Starting: func(firstBootOf, recovered *Tx) { announced = firstBootOf; assert.Nil(t, recovered) }})
+		Starting: func(firstBootOf *Tx) { announced = firstBootOf }})
 	var rb *RolledBackError
 	require.ErrorAs(t, err, &rb)
 	require.NotNil(t, announced, "Starting is told whose first boot this is")
@@ -444,7 +444,7 @@ func TestStartAnnouncesTheFirstBootAndReportsTheRestoredVerdict(t *testing.T) {
 	boom := errors.New("refused")
 	res, err = Start(context.Background(), StartOptions{Env: env,
 		Launch:   func(context.Context) (*wrapper.Verdict, error) { return nil, boom },
-		Starting: func(firstBootOf, _ *Tx) { assert.Nil(t, firstBootOf) }})
+		Starting: func(firstBootOf *Tx) { assert.Nil(t, firstBootOf) }})
 	assert.Same(t, boom, err)
 	assert.Nil(t, res, "nothing was launched")
 	res, err = Start(context.Background(), StartOptions{Env: env, Launch: launch})

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"net"
@@ -173,4 +174,45 @@ func TestStartRefusesAWrongTypeOfOffsetUnderDPortOffset(t *testing.T) {
 		assert.Contains(t, stderr.String(), `repository/conf/deployment.toml:3: [server] offset = "abc" is not a whole number`, args)
 	}
 	assert.Empty(t, tp.Invocations(), "nothing was launched")
+}
+
+// The server never gets carbonguard's own secrets: /proc/<pid>/environ of
+// the started JVM and of the script's shell hold none of the u2 account,
+// the repository's or the databases' passwords, while every other variable
+// passes through (deployment.toml reads $env{...}).
+func TestServerEnvironmentHoldsNoCarbonguardSecret(t *testing.T) {
+	tp := testpack.New(t, "apim-4.2")
+	t.Setenv("JAVA_HOME", tp.JavaHome)
+	t.Setenv("CARBONGUARD_STATE_DIR", filepath.Join(t.TempDir(), "state"))
+	t.Setenv("CARBONGUARD_CONFIG", "")
+	secretsEnv := map[string]string{
+		"UPDATE_TOOL_USERNAME": "ops@example.com", "UPDATE_TOOL_PASSWORD": "u2-s3cret",
+		"RESTIC_PASSWORD": "restic-s3cret", "RESTIC_REPOSITORY": "rest:https://u:p@backup/", "PGPASSWORD": "pg-s3cret", "MYSQL_PWD": "my-s3cret",
+	}
+	for k, v := range secretsEnv {
+		t.Setenv(k, v)
+	}
+	t.Setenv("APIM_DB_PASSWORD", "read-by-deployment-toml") // the operator's own: passes
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"carbonguard", "--home", tp.Home, "start", "--force", "--force-reason", "test", "--allow-root", "--stability", "300ms", "--format", "json"},
+		strings.NewReader(""), &stdout, &stderr)
+	require.Equal(t, exitOK, code, "%s", stderr.String())
+	defer run([]string{"carbonguard", "--home", tp.Home, "stop"}, strings.NewReader(""), &bytes.Buffer{}, &bytes.Buffer{})
+	var v struct {
+		PID       int `json:"pid"`
+		ScriptPID int `json:"script_pid"`
+	}
+	require.NoError(t, json.Unmarshal(stdout.Bytes(), &v))
+	require.NotZero(t, v.PID)
+	require.NotZero(t, v.ScriptPID)
+	for what, pid := range map[string]int{"the JVM": v.PID, "the script's shell": v.ScriptPID} {
+		raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
+		require.NoError(t, err, what)
+		env := string(raw)
+		for k, val := range secretsEnv {
+			assert.NotContains(t, env, k+"=", "%s has %s", what, k)
+			assert.NotContains(t, env, val, "%s holds the value of %s", what, k)
+		}
+		assert.Contains(t, env, "APIM_DB_PASSWORD=read-by-deployment-toml\x00", "%s gets the operator's own variables", what)
+	}
 }

@@ -35,14 +35,16 @@ const updateHelp = `update runs WSO2's update tool (u2) as a transaction that ca
           with carbonguard rollback;
        1, 4 or anything else: the pre-update snapshot is restored at once.
 
-Arguments after -- go to u2 as they are (e.g. -- --level 13 --channel security); credentials and
-u2's short flags are refused there.
+Arguments after -- go to u2 as they are (e.g. -- --level 13 --channel security); credentials
+(-p..., --password, --pass=..., or a credential's value) and u2's short flags are refused there,
+without echoing them, and nothing is run or kept.
 
 Credentials: --username, with the password from --password-file or --password-stdin; else u2
 reads UPDATE_TOOL_USERNAME and UPDATE_TOOL_PASSWORD from carbonguard's own environment. They are
-masked in everything carbonguard prints or keeps. (u2 tools older than the 2026-05 docs may not
-read the variables; with stdin closed they then fail instead of prompting, and the snapshot is
-restored.)
+masked in everything carbonguard prints or keeps, in every form u2 may print them (base64, a
+Basic authorization header, percent-encoded, hex), and the server never gets them in its
+environment. (u2 tools older than the 2026-05 docs may not read the variables; with stdin closed
+they then fail instead of prompting, and the snapshot is restored.)
 
 The journal of transactions is in <state>/journal (carbonguard history); u2's output is kept
 there too. A process killed at any step leaves a state that carbonguard status reports and the

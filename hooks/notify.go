@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/carbonguard/carbonguard/internal/secrets"
 )
 
 // Notifier tells someone that an update was rolled back or needs a person:
@@ -111,7 +113,8 @@ func (n *Notifier) runCommand(ctx context.Context, body []byte, ev NotifyEvent, 
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", n.Command)
 	cmd.Stdin = bytes.NewReader(body)
-	cmd.Env = append(os.Environ(), "CARBONGUARD_EVENT="+ev.Event, "CARBONGUARD_TX="+ev.TxID, "CARBONGUARD_HOME="+ev.Home)
+	// The notification command needs none of carbonguard's own secrets.
+	cmd.Env = append(secrets.Scrub(os.Environ()), "CARBONGUARD_EVENT="+ev.Event, "CARBONGUARD_TX="+ev.TxID, "CARBONGUARD_HOME="+ev.Home)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}

@@ -17,6 +17,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/carbonguard/carbonguard/internal/secrets"
 )
 
 // The u2 exit codes (docs-updates update-commands.md; unchanged since 2020).
@@ -72,19 +74,58 @@ func FindU2(home, explicit string) (string, error) {
 
 // CheckU2Args refuses, in the arguments an operator passes through to u2,
 // what carbonguard must own: credentials (they would be visible on the
-// command line; use the environment), short flags (their meaning changed
-// between u2 versions: -c was --continue, is now --channel) and --continue
-// (use carbonguard update --continue, which knows the open transaction).
+// command line, and kept in the journal and u2's log; use the environment),
+// short flags (their meaning changed between u2 versions: -c was
+// --continue, is now --channel) and --continue (use carbonguard update
+// --continue, which knows the open transaction). An argument that holds a
+// credential is named without its value: the error never echoes a secret.
 func CheckU2Args(args []string) error {
+	const credentials = "credentials must not go on u2's command line (any user can read it, and the journal keeps it); set UPDATE_TOOL_USERNAME and UPDATE_TOOL_PASSWORD, or use carbonguard's --username and --password-file/--password-stdin"
 	for _, a := range args {
 		name, _, _ := strings.Cut(a, "=")
 		switch {
-		case name == "--username" || name == "--password" || name == "-u" || name == "-p":
-			return &U2ArgsError{Arg: name, Why: "credentials must not go on u2's command line; set UPDATE_TOOL_USERNAME and UPDATE_TOOL_PASSWORD, or use carbonguard's --username and --password-file/--password-stdin"}
-		case name == "--continue":
-			return &U2ArgsError{Arg: a, Why: "use carbonguard update --continue, which continues the open transaction"}
 		case strings.HasPrefix(a, "-") && !strings.HasPrefix(a, "--") && a != "-":
-			return &U2ArgsError{Arg: a, Why: "use u2's long flags (--level, --channel, --backup, ...): its short flags changed meaning between versions (-c was --continue and is now --channel)"}
+			// A short flag, maybe with its value attached (-psecret):
+			// only the flag is named.
+			flag := a[:min(2, len(a))]
+			if flag == "-p" || flag == "-u" {
+				return &U2ArgsError{Arg: flag, Why: credentials}
+			}
+			return &U2ArgsError{Arg: flag, Why: "use u2's long flags (--level, --channel, --backup, ...): its short flags changed meaning between versions (-c was --continue and is now --channel)"}
+		case strings.HasPrefix(a, "--") && credentialFlag(name):
+			return &U2ArgsError{Arg: name, Why: credentials}
+		case name == "--continue":
+			return &U2ArgsError{Arg: name, Why: "use carbonguard update --continue, which continues the open transaction"}
+		}
+	}
+	return nil
+}
+
+// credentialFlag reports whether a long flag's name says it carries a
+// credential (--username, --password, --pass=, --token, ...). u2's own
+// flags (--level, --channel, --backup, --no-backup, --dry-run, --revert,
+// --template, --verbose, --no-changelog, --get-summary) say none of it.
+func credentialFlag(name string) bool {
+	n := strings.ToLower(strings.TrimLeft(name, "-"))
+	for _, w := range []string{"pass", "pwd", "secret", "token", "user", "cred", "auth", "login", "email", "account"} {
+		if strings.Contains(n, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// checkArgsHoldNoSecret refuses an argument that holds a credential's
+// value (after "--password", or pasted by mistake), without echoing it.
+func checkArgsHoldNoSecret(args []string, values []string) error {
+	for i, a := range args {
+		for _, v := range values {
+			if v == "" {
+				continue
+			}
+			if a == v || (len(v) >= 6 && strings.Contains(a, v)) {
+				return &U2ArgsError{Arg: fmt.Sprintf("#%d", i+1), Why: "it holds a credential's value; credentials reach u2 through its environment only (UPDATE_TOOL_USERNAME, UPDATE_TOOL_PASSWORD)"}
+			}
 		}
 	}
 	return nil
@@ -134,34 +175,52 @@ func u2Args(user []string, backup, cont bool) []string {
 	return args
 }
 
-// secrets returns the values to mask in anything u2 prints.
-func (c *u2Command) secrets() []string {
-	var s []string
-	for _, v := range []string{c.Username, c.Password} {
-		if v != "" {
-			s = append(s, v)
-		}
-	}
+// masker hides, in anything u2 prints, its credentials and every other
+// secret of carbonguard's in the environment, in every form a tool may
+// print them (base64, a Basic authorization header, percent-encoded, hex).
+func (c *u2Command) masker() *secrets.Masker {
 	env := c.Env
 	if env == nil {
 		env = os.Environ()
 	}
-	for _, kv := range env {
-		k, v, _ := strings.Cut(kv, "=")
-		if (k == envU2User || k == envU2Password) && v != "" {
-			s = append(s, v)
-		}
+	user, pass := c.Username, c.Password
+	if user == "" {
+		user = envValue(env, envU2User)
 	}
-	// Longest first so that a password containing the user name is masked whole.
-	sort.Slice(s, func(i, j int) bool { return len(s[i]) > len(s[j]) })
-	return s
+	if pass == "" {
+		pass = envValue(env, envU2Password)
+	}
+	return secrets.NewMasker(append(secrets.Values(env), c.Username, c.Password), [2]string{user, pass})
 }
 
+// credentialValues are the u2 credentials this run would use, from the
+// options or the environment.
+func credentialValues(username, password string, env []string) []string {
+	if env == nil {
+		env = os.Environ()
+	}
+	return []string{username, password, envValue(env, envU2User), envValue(env, envU2Password)}
+}
+
+func envValue(env []string, key string) string {
+	v := ""
+	for _, kv := range env {
+		if k, val, _ := strings.Cut(kv, "="); k == key {
+			v = val
+		}
+	}
+	return v
+}
+
+// environ is u2's environment: its credentials, none of carbonguard's
+// other secrets, everything else (proxy settings, HOME for
+// ~/.wso2-updates).
 func (c *u2Command) environ() []string {
 	env := c.Env
 	if env == nil {
 		env = os.Environ()
 	}
+	env = secrets.Scrub(env, envU2User, envU2Password)
 	out := make([]string, 0, len(env)+2)
 	for _, kv := range env {
 		k, _, _ := strings.Cut(kv, "=")
@@ -204,7 +263,7 @@ func (c *u2Command) run(ctx context.Context) (u2Result, error) {
 	if c.Output != nil {
 		sinks = append(sinks, c.Output)
 	}
-	out := newMaskWriter(io.MultiWriter(sinks...), c.secrets())
+	out := newMaskWriter(io.MultiWriter(sinks...), c.masker())
 
 	cmd := exec.CommandContext(ctx, c.Path, c.Args...)
 	cmd.Dir = filepath.Join(c.Home, "bin")
@@ -255,14 +314,14 @@ func (c *u2Command) run(ctx context.Context) (u2Result, error) {
 // maskWriter replaces secrets in what passes through it. It works on whole
 // lines so that a secret split across two writes is still caught.
 type maskWriter struct {
-	mu      sync.Mutex
-	w       io.Writer
-	secrets []string
-	buf     []byte
+	mu  sync.Mutex
+	w   io.Writer
+	m   *secrets.Masker
+	buf []byte
 }
 
-func newMaskWriter(w io.Writer, secrets []string) *maskWriter {
-	return &maskWriter{w: w, secrets: secrets}
+func newMaskWriter(w io.Writer, m *secrets.Masker) *maskWriter {
+	return &maskWriter{w: w, m: m}
 }
 
 func (m *maskWriter) Write(p []byte) (int, error) {
@@ -274,7 +333,8 @@ func (m *maskWriter) Write(p []byte) (int, error) {
 		if i < 0 {
 			break
 		}
-		if _, err := m.w.Write(m.mask(m.buf[:i+1])); err != nil {
+		line := append([]byte(nil), m.buf[:i+1]...)
+		if _, err := m.w.Write(m.m.Bytes(line)); err != nil {
 			return len(p), err
 		}
 		m.buf = m.buf[i+1:]
@@ -282,12 +342,8 @@ func (m *maskWriter) Write(p []byte) (int, error) {
 	// A very long line without a newline is flushed in pieces; keep enough
 	// back that a secret cannot straddle the cut.
 	if len(m.buf) > 64<<10 {
-		keep := 0
-		for _, s := range m.secrets {
-			keep = max(keep, len(s))
-		}
-		cut := len(m.buf) - keep
-		if _, err := m.w.Write(m.mask(m.buf[:cut])); err != nil {
+		cut := len(m.buf) - m.m.Longest()
+		if _, err := m.w.Write(m.m.Bytes(append([]byte(nil), m.buf[:cut]...))); err != nil {
 			return len(p), err
 		}
 		m.buf = append([]byte(nil), m.buf[cut:]...)
@@ -302,16 +358,9 @@ func (m *maskWriter) Flush() error {
 	if len(m.buf) == 0 {
 		return nil
 	}
-	_, err := m.w.Write(m.mask(m.buf))
+	_, err := m.w.Write(m.m.Bytes(m.buf))
 	m.buf = nil
 	return err
-}
-
-func (m *maskWriter) mask(b []byte) []byte {
-	for _, s := range m.secrets {
-		b = bytes.ReplaceAll(b, []byte(s), []byte("****"))
-	}
-	return b
 }
 
 // tailBuffer keeps the last max bytes written.

@@ -11,6 +11,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/carbonguard/carbonguard/internal/secrets"
 )
 
 func TestU2Args(t *testing.T) {
@@ -43,12 +45,32 @@ func TestCheckU2Args(t *testing.T) {
 		var e *U2ArgsError
 		assert.ErrorAs(t, CheckU2Args(bad), &e, bad)
 	}
+	// Every form that carries a credential is refused, and the error never
+	// echoes the value.
+	const secret = "Hunter2-s3cr3t"
+	for _, bad := range [][]string{
+		{"-p" + secret}, {"-u" + secret}, {"--pass=" + secret}, {"--passwd=" + secret}, {"--password", secret},
+		{"--password=" + secret}, {"--PASSWORD=" + secret}, {"--user=" + secret}, {"--token=" + secret}, {"--level", "4", "-l" + secret},
+	} {
+		err := CheckU2Args(bad)
+		var e *U2ArgsError
+		require.ErrorAs(t, err, &e, bad)
+		assert.NotContains(t, err.Error(), secret, bad)
+		assert.NotContains(t, e.Arg, secret, bad)
+	}
+	// A credential's value among the arguments (pasted after -- by
+	// mistake) is refused without echo too.
+	err := checkArgsHoldNoSecret([]string{"--level", "4", secret}, []string{"", secret})
+	require.Error(t, err)
+	assert.NotContains(t, err.Error(), secret)
+	assert.Contains(t, err.Error(), `"#3"`)
+	assert.NoError(t, checkArgsHoldNoSecret([]string{"--level", "13"}, []string{"13x", "1"}), "short values only match whole arguments")
 }
 
 func TestMaskWriterCatchesSecretsAcrossWrites(t *testing.T) {
 	t.Parallel()
 	var out bytes.Buffer
-	m := newMaskWriter(&out, []string{"s3cr3t-pass", "alice"})
+	m := newMaskWriter(&out, secrets.NewMasker([]string{"s3cr3t-pass", "alice"}))
 	for _, chunk := range []string{"login as al", "ice with s3c", "r3t-pass\nok\nlast s3cr3t-", "pass"} {
 		_, err := m.Write([]byte(chunk))
 		require.NoError(t, err)

@@ -89,6 +89,9 @@ func Update(ctx context.Context, o UpdateOptions) (*Result, error) {
 	if err := CheckU2Args(o.U2Args); err != nil {
 		return nil, err
 	}
+	if err := checkArgsHoldNoSecret(o.U2Args, credentialValues(o.Username, o.Password, o.U2Env)); err != nil {
+		return nil, err
+	}
 	if o.Start && o.Server == nil {
 		return nil, errors.New("hooks: UpdateOptions.Start needs a Server")
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/carbonguard/carbonguard/internal/secrets"
 	"github.com/carbonguard/carbonguard/pack"
 )
 
@@ -67,7 +68,8 @@ func (s *Server) ScriptArgs() []string { return append([]string(nil), s.args...)
 func (s *Server) HealthChecks() []HealthCheck { return append([]HealthCheck(nil), s.health...) }
 
 // Env is the environment the script gets: the base environment without
-// NOTIFY_SOCKET (the server must not speak for the service), with
+// carbonguard's own secrets (internal/secrets) and NOTIFY_SOCKET (the
+// server must not speak for the service), with
 // CARBON_HOME set to the pack, and JAVA_HOME, JAVA_OPTS and JVM_MEM_OPTS
 // when configured.
 func (s *Server) Env() []string { return s.env(runAs{}) }
@@ -77,6 +79,10 @@ func (s *Server) env(who runAs) []string {
 	if base == nil {
 		base = os.Environ()
 	}
+	// The server never gets carbonguard's own secrets (u2's account, the
+	// snapshot repository's and the databases' passwords); everything else
+	// passes: deployment.toml reads the operator's variables with $env{}.
+	base = secrets.Scrub(base)
 	set := map[string]string{"CARBON_HOME": s.p.Home}
 	if s.o.JavaHome != "" {
 		set["JAVA_HOME"] = s.o.JavaHome

@@ -17,4 +17,7 @@
 //	<server>/<product-code>/<level>/...       merge inputs named in update.toml
 //
 // See update.go for the update.toml format. Nothing here talks to a network.
+// With FAKE_U2_ECHO_AUTH set it prints the credentials it was given as a
+// verbose HTTP client would leak them: percent-encoded in a URL, in a Basic
+// authorization header, base64 inside a JSON body, hex.
 package main

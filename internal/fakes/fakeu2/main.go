@@ -2,10 +2,13 @@ package main
 
 import (
 	"bufio"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -239,6 +242,15 @@ func (t *tool) credentials(srv *updateServer) error {
 		}
 	}
 	t.username = user
+	if os.Getenv("FAKE_U2_ECHO_AUTH") != "" {
+		// A verbose HTTP client's debug lines: the credentials as tools
+		// really leak them, never as they are (carbonguard's masking must
+		// catch every form).
+		fmt.Fprintf(t.out, "debug: POST https://api.updates.wso2.com/updates/1.0.0/login?user=%s&password=%s\n", url.QueryEscape(user), url.QueryEscape(pass))
+		fmt.Fprintf(t.out, "debug: Authorization: Basic %s\n", base64.StdEncoding.EncodeToString([]byte(user+":"+pass)))
+		fmt.Fprintf(t.out, "debug: token request body (base64): %s\n", base64.StdEncoding.EncodeToString([]byte(`{"grant_type":"password","password":"`+pass+`"}`)))
+		fmt.Fprintf(t.errw, "debug: password bytes: %s\n", hex.EncodeToString([]byte(pass)))
+	}
 	want, err := srv.credentials()
 	if err != nil {
 		return err

@@ -16,8 +16,13 @@
 //
 // Every step is written to the journal (<state>/journal/<tx>/tx.json,
 // atomically) before it is taken, so a process killed anywhere leaves a
-// state that Status reports and the next Update, BeginStart or Rollback
-// finishes or undoes. The journal never holds a secret.
+// state that Status reports and the next Update, PreUpdate, PostUpdate,
+// BeginStart or Rollback finishes or undoes, and then stops there with
+// *RecoveredError (or *NeedsAttentionError): the recovery rule, whose one
+// exception is a Rollback whose own work the recovery did. A manual
+// rollback whose snapshot turns out unusable leaves the pack and its
+// transaction as they were (*RollbackRefusedError). The journal never holds
+// a secret, and u2's output is masked (internal/secrets) before it is kept.
 //
 // hooks drives snapshots through archive and the server through the small
 // Server interface, which main implements with the wrapper; it judges boots

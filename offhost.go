@@ -13,6 +13,7 @@ import (
 	"github.com/carbonguard/carbonguard/archive"
 	"github.com/carbonguard/carbonguard/dbdump"
 	"github.com/carbonguard/carbonguard/internal/humanize"
+	"github.com/carbonguard/carbonguard/internal/secrets"
 	"github.com/carbonguard/carbonguard/pack"
 	"github.com/carbonguard/carbonguard/remote"
 )
@@ -24,18 +25,14 @@ import (
 // metaDatabases is the manifest's meta key listing the dumped datasources.
 const metaDatabases = "databases"
 
-// childEnviron is carbonguard's environment without restic's variables
-// (RESTIC_PASSWORD, RESTIC_REPOSITORY, ...): the base environment of the
-// children that never need them, the server's script and u2. Only restic
-// gets them (remote filters its own).
+// childEnviron is carbonguard's environment without its own secrets
+// (internal/secrets: restic's repository and password, the databases'
+// passwords), keeping u2's account: the base environment of the server's
+// script and of u2. The wrapper drops u2's account for the server, hooks
+// everything but it for u2; restic and the dump tools get theirs from
+// remote and dbdump.
 func childEnviron() []string {
-	var out []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "RESTIC_") {
-			out = append(out, kv)
-		}
-	}
-	return out
+	return secrets.Scrub(os.Environ(), "UPDATE_TOOL_USERNAME", "UPDATE_TOOL_PASSWORD")
 }
 
 // remoteRepo opens the restic repository [remote] names.

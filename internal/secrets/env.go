@@ -10,13 +10,6 @@ var EnvNames = []string{
 	// WSO2's update tool (u2): only u2 gets them.
 	"UPDATE_TOOL_USERNAME",
 	"UPDATE_TOOL_PASSWORD",
-	// The snapshot repository (restic): only restic gets them. A rest:
-	// or s3: repository string may hold a password too.
-	"RESTIC_PASSWORD",
-	"RESTIC_PASSWORD_FILE",
-	"RESTIC_PASSWORD_COMMAND",
-	"RESTIC_REPOSITORY",
-	"RESTIC_REPOSITORY_FILE",
 	// Database dumps: only pg_dump/mysqldump get them. (Carbon's JDBC
 	// drivers do not read them: its datasources take their passwords from
 	// deployment.toml, secure vault or $env{} names of the operator's own.)
@@ -26,8 +19,13 @@ var EnvNames = []string{
 }
 
 // EnvPrefixes are prefixes of variables that hold carbonguard's own
-// secrets, as EnvNames; none yet.
-var EnvPrefixes = []string{}
+// secrets, as EnvNames.
+var EnvPrefixes = []string{
+	// The snapshot repository (restic): only restic gets them
+	// (RESTIC_PASSWORD, RESTIC_PASSWORD_FILE, RESTIC_PASSWORD_COMMAND; a
+	// rest: or s3: RESTIC_REPOSITORY may hold a password too).
+	"RESTIC_",
+}
 
 // IsSecretEnv reports whether the variable name holds one of carbonguard's
 // own secrets.

@@ -2,6 +2,7 @@ package archive
 
 import (
 	"context"
+	"io"
 	"time"
 )
 
@@ -40,8 +41,17 @@ type Manifest struct {
 	Bytes         int64             `json:"bytes"`        // content bytes (each inode once)
 	Entries       int               `json:"entries"`      // how many entries; the root is one
 	Attachments   []Attachment      `json:"attachments,omitempty"`
+	// Format 3: the content lives in the store's packs, shared with the
+	// other snapshots (Storage "packs"); Archive is then empty and
+	// ArchiveSize is the stored size of the content this snapshot holds.
+	Storage  string     `json:"storage,omitempty"`
+	NewBytes int64      `json:"new_bytes,omitempty"` // what this snapshot added to the store when it was made
+	NewPacks []packInfo `json:"new_packs,omitempty"` // the packs it wrote
+	Parent   string     `json:"parent,omitempty"`    // the snapshot whose entries served as stat cache
+	Reused   int        `json:"reused,omitempty"`    // files not read: unchanged since Parent
 
-	list *entryList // format 2: the entry list file; nil for format 1
+	list        *entryList // formats 2 and 3: the entry list file; nil for format 1
+	walkStarted time.Time  // format 3: when the walk began (for the stat cache's racy check)
 }
 
 // Entry is one member of a snapshot. Paths are relative to the root, with
@@ -84,11 +94,16 @@ type Info struct {
 	Reason      string            `json:"reason"`
 	Meta        map[string]string `json:"meta,omitempty"`
 	Compression string            `json:"compression"`
+	Storage     string            `json:"storage,omitempty"` // "packs" for format 3
 	ArchiveSize int64             `json:"archive_size"`
-	Bytes       int64             `json:"bytes"`
-	Files       int               `json:"files"`
-	Entries     int               `json:"entries"`
-	Verified    *VerifyRecord     `json:"last_verified,omitempty"` // nil when never verified
+	// NewBytes is what the snapshot added to the store when it was made:
+	// for format 3 its new packs, entry list and attachments; for the
+	// others its whole directory.
+	NewBytes int64         `json:"new_bytes"`
+	Bytes    int64         `json:"bytes"`
+	Files    int           `json:"files"`
+	Entries  int           `json:"entries"`
+	Verified *VerifyRecord `json:"last_verified,omitempty"` // nil when never verified
 	// Incomplete is set for a directory in the store without a readable
 	// manifest (never produced by Create; the result of tampering or a disk
 	// error). Such snapshots cannot be verified or restored.
@@ -132,6 +147,10 @@ type CreateOptions struct {
 	// Attachments are produced after the tree is archived and kept with
 	// the snapshot (see AttachmentSource).
 	Attachments []AttachmentSource
+	// Reread reads every file, trusting no hash recorded by an earlier
+	// snapshot (by default a file whose size, mode, owner, times, inode
+	// and device match the newest verified snapshot's is not read).
+	Reread bool
 	// NoSync skips the fsync of the archive before the manifest is written.
 	// Only benchmarks use it: a crash could then leave a complete-looking
 	// snapshot whose archive lost data (Verify would catch it).
@@ -244,6 +263,7 @@ type PruneReport struct {
 	Kept    []PruneDecision `json:"kept"`
 	Removed []PruneDecision `json:"removed"`
 	DryRun  bool            `json:"dry_run"`
+	Swept   *SweepReport    `json:"swept,omitempty"` // the content freed (not on a dry run)
 }
 
 // PruneDecision is one snapshot and why it was kept or removed.
@@ -255,17 +275,23 @@ type PruneDecision struct {
 // Compile-time reminder of the Store's full surface, in one place for
 // readers; the methods live in the files named beside each.
 var _ interface {
-	Dir() string                                                                              // store.go
-	Create(ctx context.Context, root string, o CreateOptions) (*Manifest, error)              // create.go
-	List() ([]Info, error)                                                                    // store.go
-	Show(id string) (*Manifest, error)                                                        // store.go
-	Verify(ctx context.Context, id string, progress func(Progress)) (*VerifyReport, error)    // verify.go
-	Diff(ctx context.Context, a, b string) (*DiffReport, error)                               // diff.go
-	DiffLive(ctx context.Context, id, root string) (*DiffReport, error)                       // diff.go
-	Restore(ctx context.Context, id, target string, o RestoreOptions) (*RestoreReport, error) // restore.go
-	Extract(ctx context.Context, id, dir string, o ExtractOptions) (*RestoreReport, error)    // extract.go
-	Recover(ctx context.Context) (*RecoveryReport, error)                                     // recover.go
-	DropDisplaced(target string) ([]string, error)                                            // recover.go
-	Prune(o PruneOptions) (*PruneReport, error)                                               // prune.go
-	Delete(id string) error                                                                   // store.go
+	Dir() string                                                                                   // store.go
+	Create(ctx context.Context, root string, o CreateOptions) (*Manifest, error)                   // create.go
+	List() ([]Info, error)                                                                         // store.go
+	Show(id string) (*Manifest, error)                                                             // store.go
+	Verify(ctx context.Context, id string, progress func(Progress)) (*VerifyReport, error)         // verify.go
+	Diff(ctx context.Context, a, b string) (*DiffReport, error)                                    // diff.go
+	DiffLive(ctx context.Context, id, root string) (*DiffReport, error)                            // diff.go
+	Restore(ctx context.Context, id, target string, o RestoreOptions) (*RestoreReport, error)      // restore.go
+	Extract(ctx context.Context, id, dir string, o ExtractOptions) (*RestoreReport, error)         // extract.go
+	Recover(ctx context.Context) (*RecoveryReport, error)                                          // recover.go
+	DropDisplaced(target string) ([]string, error)                                                 // recover.go
+	Prune(o PruneOptions) (*PruneReport, error)                                                    // prune.go
+	Delete(id string) error                                                                        // store.go
+	Entries(id string, fn func(*Entry) error) error                                                // store.go
+	Usage() (*Usage, error)                                                                        // store.go
+	ExportTar(ctx context.Context, id string, w io.Writer) (*VerifyReport, error)                  // transfer.go
+	ExportManifest(id string, w io.Writer) error                                                   // transfer.go
+	Import(ctx context.Context, manifest, tarStream io.Reader, o ImportOptions) (*Manifest, error) // transfer.go
+	OpenAttachment(id, name string) (io.ReadCloser, error)                                         // attachments.go
 } = (*Store)(nil)

@@ -124,7 +124,7 @@ func BenchmarkRestore(b *testing.B) { benchmarkRestore(b, false) }
 func BenchmarkRestoreNoSync(b *testing.B) { benchmarkRestore(b, true) }
 
 func treeBytes(root string) (int64, error) {
-	w, err := walkInto(context.Background(), root, nil, nil)
+	w, err := walkInto(context.Background(), root, nil, nil, nil)
 	if err != nil {
 		return 0, err
 	}

@@ -96,22 +96,47 @@ func (s *Store) Create(ctx context.Context, root string, o CreateOptions) (*Mani
 		unlock()
 	}()
 
+	// Format 3 (the default: content in the store's packs, shared between
+	// snapshots) or format 2 (gzip: one self-contained data.tar.gz).
+	packs := comp == CompressionZstd
+	var (
+		idx    *contentIndex
+		cache  *statCache
+		parent string
+	)
+	if packs {
+		unlockContent, err := s.lockContent(false)
+		if err != nil {
+			return nil, err
+		}
+		defer unlockContent()
+		if idx, err = s.contentIndex(); err != nil {
+			return nil, err
+		}
+		if !o.Reread {
+			parent, cache = s.statCacheFor(root)
+			defer cache.close()
+		}
+	}
+
 	// One walk: it lists what cannot be stored before anything is
 	// archived, sums the totals for the space check and the progress bar,
-	// and leaves its nodes in a spill file that the archiving reads back.
+	// finds the files the stat cache vouches for, and leaves its nodes in
+	// a spill file that the archiving reads back.
+	walkStarted := now()
 	sp, err := newSpill(filepath.Join(tmp, ".walk"))
 	if err != nil {
 		return nil, err
 	}
 	defer sp.close()
-	w, err := walkInto(ctx, root, exclude, sp)
+	w, err := walkInto(ctx, root, exclude, sp, cache)
 	if err != nil {
 		return nil, s.createError(root, err)
 	}
 	if len(w.problems) > 0 {
 		return nil, &UnstorableError{Root: root, Entries: w.problems}
 	}
-	if err := s.checkSpace(tmp, comp, w.bytes, w.files); err != nil {
+	if err := s.checkSpace(tmp, comp, w.bytes-w.cachedBytes, w.files-w.cached); err != nil {
 		return nil, err
 	}
 	if err := sp.rewind(); err != nil {
@@ -119,61 +144,20 @@ func (s *Store) Create(ctx context.Context, root string, o CreateOptions) (*Mani
 	}
 
 	m := &Manifest{
-		SchemaVersion: ManifestSchema, ID: id, Created: created, Reason: reason, ToolVersion: o.ToolVersion,
+		SchemaVersion: schemaV2, ID: id, Created: created, Reason: reason, ToolVersion: o.ToolVersion,
 		Root: root, Meta: o.Meta, Exclude: excl, Compression: comp, Archive: archiveName(comp),
 	}
 	ew, err := newEntriesWriter(filepath.Join(tmp, entriesName))
 	if err != nil {
 		return nil, err
 	}
-	archivePath := filepath.Join(tmp, m.Archive)
-	f, err := os.OpenFile(archivePath, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
-	if err != nil {
-		ew.abort()
-		return nil, err
-	}
-	defer f.Close()
-	bw := bufio.NewWriterSize(f, 1<<20)
-	cw := &writeBehindFile{fd: int(f.Fd()), w: bw, durable: !o.NoSync}
-	zw, err := compressor(comp, cw)
-	if err != nil {
-		ew.abort()
-		return nil, err
-	}
-	a := &archiver{
-		out: newSink(zw), h: sha256.New(), list: ew, firsts: map[string]*Entry{},
-		prog: newProgress("create", o.Progress, w.bytes, w.files),
-	}
+	prog := newProgress("create", o.Progress, w.bytes, w.files)
 	var werr error
-	for {
-		if werr = ctx.Err(); werr != nil {
-			break
-		}
-		var n node
-		if werr = sp.get(root, &n); werr != nil {
-			if werr == io.EOF {
-				werr = nil
-			}
-			break
-		}
-		if werr = a.add(&n); werr != nil {
-			break
-		}
-	}
-	if werr == nil {
-		werr = a.finish()
-	}
-	if cerr := zw.Close(); werr == nil {
-		werr = cerr
-	}
-	if werr == nil {
-		werr = bw.Flush()
-	}
-	if werr == nil && !o.NoSync {
-		werr = f.Sync()
-	}
-	if cerr := f.Close(); werr == nil {
-		werr = cerr
+	if packs {
+		m.SchemaVersion, m.Storage, m.Archive, m.Parent, m.walkStarted = ManifestSchema, storagePacks, "", parent, walkStarted.UTC()
+		werr = s.archivePacks(ctx, root, tmp, sp, ew, idx, prog, m, o.NoSync)
+	} else {
+		werr = s.archiveTar(ctx, root, tmp, sp, ew, prog, m, o.NoSync)
 	}
 	if werr != nil {
 		ew.abort()
@@ -186,8 +170,20 @@ func (s *Store) Create(ctx context.Context, root string, o CreateOptions) (*Mani
 	if m.Attachments, werr = writeAttachments(ctx, tmp, o.Attachments, o.NoSync); werr != nil {
 		return nil, s.createError(root, werr)
 	}
+	m.Entries = m.list.Count
+	if packs {
+		m.NewBytes += m.list.FileSize
+		for _, a := range m.Attachments {
+			m.NewBytes += a.Size
+		}
+		// The new packs join the store's: complete (synced, indexed) and
+		// referenced by nothing until the manifest below is written. A crash
+		// from here on leaves them for the next sweep.
+		if err := s.adoptPacks(filepath.Join(tmp, packsDir), m.NewPacks, o.NoSync); err != nil {
+			return nil, s.createError(root, err)
+		}
+	}
 	testHook("create:archived", "")
-	m.Entries, m.Files, m.Bytes, m.ArchiveSize = m.list.Count, a.files, a.bytes, cw.n
 	if err := writeManifestFile(filepath.Join(tmp, manifestName), m); err != nil {
 		return nil, s.createError(root, err)
 	}
@@ -199,10 +195,90 @@ func (s *Store) Create(ctx context.Context, root string, o CreateOptions) (*Mani
 	if err := durable.SyncDir(s.dir); err != nil {
 		return nil, err
 	}
-	a.prog.finish()
-	s.log.Info().Str("id", id).Int("entries", m.Entries).Int64("bytes", m.Bytes).
-		Int64("archive_bytes", m.ArchiveSize).Dur("took", time.Since(start)).Msg("snapshot created")
+	prog.finish()
+	s.log.Info().Str("id", id).Int("entries", m.Entries).Int64("bytes", m.Bytes).Int("reused", m.Reused).
+		Int64("new_bytes", m.NewBytes).Int64("archive_bytes", m.ArchiveSize).Dur("took", time.Since(start)).Msg("snapshot created")
 	return m, nil
+}
+
+// archiveTar writes a format-2 snapshot's archive: one compressed tar.
+func (s *Store) archiveTar(ctx context.Context, root, tmp string, sp *spill, ew *entriesWriter, prog *progress, m *Manifest, noSync bool) error {
+	f, err := os.OpenFile(filepath.Join(tmp, m.Archive), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	bw := bufio.NewWriterSize(f, 1<<20)
+	cw := &writeBehindFile{fd: int(f.Fd()), w: bw, durable: !noSync}
+	zw, err := compressor(m.Compression, cw)
+	if err != nil {
+		return err
+	}
+	a := &archiver{out: newSink(zw), h: sha256.New(), list: ew, firsts: map[string]*Entry{}, prog: prog}
+	werr := eachSpilled(ctx, root, sp, a.add)
+	if werr == nil {
+		werr = a.finish()
+	}
+	if cerr := zw.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr == nil {
+		werr = bw.Flush()
+	}
+	if werr == nil && !noSync {
+		werr = f.Sync()
+	}
+	if cerr := f.Close(); werr == nil {
+		werr = cerr
+	}
+	m.Files, m.Bytes, m.ArchiveSize = a.files, a.bytes, cw.n
+	return werr
+}
+
+// archivePacks writes a format-3 snapshot's new content into packs in
+// tmp/packs (see packArchiver).
+func (s *Store) archivePacks(ctx context.Context, root, tmp string, sp *spill, ew *entriesWriter, idx *contentIndex, prog *progress, m *Manifest, noSync bool) error {
+	dir := filepath.Join(tmp, packsDir)
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		return err
+	}
+	sink, err := newBlobSink(idx, newPackWriter(dir, noSync), codecWorkers())
+	if err != nil {
+		return err
+	}
+	a := &packArchiver{sink: sink, idx: idx, list: ew, firsts: map[string]*Entry{}, prog: prog}
+	werr := eachSpilled(ctx, root, sp, a.add)
+	packs, ferr := a.finish()
+	if werr == nil {
+		werr = ferr
+	}
+	if werr != nil {
+		return werr
+	}
+	m.Files, m.Bytes, m.ArchiveSize, m.Reused, m.NewPacks = a.files, a.bytes, a.stored, a.reused, packs
+	for _, p := range packs {
+		m.NewBytes += p.Size
+	}
+	return nil
+}
+
+// eachSpilled calls add with every node of the walk, in order.
+func eachSpilled(ctx context.Context, root string, sp *spill, add func(*node) error) error {
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		var n node
+		if err := sp.get(root, &n); err != nil {
+			if err == io.EOF {
+				return nil
+			}
+			return err
+		}
+		if err := add(&n); err != nil {
+			return err
+		}
+	}
 }
 
 func (s *Store) createError(root string, err error) error {

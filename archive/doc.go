@@ -3,53 +3,62 @@
 // caller gives it a root, metadata to record (product, version, update
 // level) and, for a code-only rollback, the live paths to keep.
 //
-// A snapshot is a directory <store>/<id>/ holding a compressed tar
-// (data.tar.zst by default, data.tar.gz on request), its entry list
+// A snapshot is a directory <store>/<id>/ holding its entry list
 // (entries.jsonl.zst: every entry's path, type, mode, size, mtime, owner,
-// link target and SHA-256, one JSON line each, in archive order), any
+// link target and SHA-256, one JSON line each, in walk order), any
 // attachments (named extra files such as a database dump, see
 // AttachmentSource), and manifest.json, which records the entry list's
 // count and SHA-256 and each attachment's, and is written last: a snapshot
 // without it is incomplete and is never listed as restorable. Creation
 // happens in <store>/.tmp-<id>/, held by an flock, and is renamed into place
 // only when complete, so a killed Create leaves nothing that lists as
-// complete; the next OpenStore removes it. manifest.go describes the
-// format and its versions; snapshots of format 1 (every entry inline in
-// manifest.json) stay readable.
+// complete; the next OpenStore removes it.
+//
+// File contents (format 3, the default) are blobs keyed by SHA-256, stored
+// once in the store's pack files (<store>/packs, see packs.go) whatever
+// snapshots hold them: a snapshot costs what changed since the store last
+// held that content. Create takes a file's hash from the newest verified
+// snapshot of the same tree without reading it when its size, mode, owner,
+// mtime and ctime (to the nanosecond), inode and device are unchanged (the
+// stat cache, with git's guard against changes within the clock's
+// granularity); any other file is read once, hashed, and stored only when
+// the store does not hold its content. Blobs are zstd frames, compressed
+// or (content that does not compress, such as jars) raw blocks, chosen by
+// a sample of the content; reading and hashing overlap encoding and writing
+// (see blobSink). Verify reads back every blob a snapshot needs; Prune
+// removes the snapshots no rule keeps, then the content no remaining
+// snapshot needs, rewriting mostly-dead packs (see sweep), under a lock
+// that keeps it from running beside anything that reads or adds content.
+// Format 2 (one compressed tar per snapshot, data.tar.zst/.gz) is still
+// written for gzip and read; format 1 (entries inline in manifest.json)
+// is read. manifest.go describes the formats; docs/recover-by-hand.md says
+// how to restore each with standard tools.
 //
 // Memory does not grow with the number of entries: Create walks the tree
 // once, spilling what it found to a file before it archives (so that
 // everything a snapshot cannot hold is refused before any work), and
-// writes the entry list as it writes the archive; Verify, Restore, Diff and
-// Show read the list as a stream, checking it as they go with state bounded
-// by the tree's depth (see validator). Names are bytes: the entry list
-// keeps names that are not UTF-8 exactly (in base64), and messages quote
-// them.
+// writes the entry list as it goes; Verify, Restore, Diff and Show read the
+// list as a stream, checking it as they go with state bounded by the
+// tree's depth (see validator). The content index (about 64 bytes a blob)
+// is the one table that grows with the store. Names are bytes: the entry
+// list keeps names that are not UTF-8 exactly (in base64), and messages
+// quote them.
 //
 // ExportTar, ExportManifest and Import move a snapshot to other storage
 // and back as its uncompressed tar stream and a portable manifest (see
-// transfer.go), checking everything on both ends.
+// transfer.go), checking everything on both ends; a format-3 snapshot's
+// stream is the tar format 2 would have stored, byte for byte.
 //
-// Compression goes through github.com/mholt/archives (archives.Zstd and
-// archives.Gz, with their OpenWriter/OpenReader), except zstd compression:
-// it cuts the stream into 2 MiB segments compressed as independent frames
-// by klauspost/compress on two goroutines and written in order (one valid
-// zstd stream that any decoder reads), because a single zstd stream
-// encoder compresses on one core. Create, verify and restore are
-// pipelines over small fixed pools of buffers (see pipe.go and
-// filewriters.go): files are read straight into the compressor's input
-// and hashed there; decoding runs ahead on its own goroutine; restored
-// files are written and hashed by a writer goroutine while the tar stream
-// is parsed. The tar layer uses the standard archive/tar directly (its
-// headers; Create writes the contents, padding and end blocks itself)
-// rather than archives.Tar: Tar.Archive opens
-// and reads files itself from a list of FileInfo, which leaves no room to
-// hash each file in the same single read, to detect a file changing while it
-// is read (fstat before and after, short reads), to emit hard links by
-// device and inode, or to stream the tar and the manifest in one pass with
-// bounded memory. On the way back, Tar.Extract hands out entries through
-// io/fs, whereas verify and restore need the exact headers (mode bits,
-// nanosecond mtimes, link names) to compare with the manifest.
+// For format 2, compression goes through github.com/mholt/archives
+// (archives.Gz) and, for zstd, 2 MiB segments compressed as independent
+// frames by klauspost/compress on two goroutines. The tar layer uses the
+// standard archive/tar directly (its headers; the contents, padding and
+// end blocks are written around them) rather than archives.Tar, whose
+// Archive opens and reads files itself, leaving no room to hash each file
+// in the same single read, to detect a file changing while it is read
+// (fstat before and after, short reads), or to emit hard links by device
+// and inode; and whose Extract hands out entries through io/fs, whereas
+// verify and restore need the exact headers.
 //
 // Symlinks are stored as the links they are, wherever they point (into the
 // tree, at absolute paths such as repository/logs -> /var/log/wso2am,
@@ -67,8 +76,8 @@
 // Restore first reads the whole entry list (planning what to unpack and
 // refusing a bad list before anything is written), then unpacks into a
 // staging directory beside the target (same file system), hashing each
-// file as it writes it and checking it against the manifest, syncs the
-// file system, records the planned swap durably in
+// file as it writes it (on a writer goroutine, while the next content is
+// decoded) and checking it against the manifest, syncs the file system, records the planned swap durably in
 // <state>/restore.json, and then swaps with renames (renameat2
 // RENAME_EXCHANGE where the file system has it). Recover, which Restore runs
 // first, finishes a swap that was recorded (the staged tree was verified) or

@@ -162,6 +162,11 @@ func (e *NotFoundError) Error() string { return fmt.Sprintf("no snapshot %q", e.
 // the same store.
 var ErrBusy = errors.New("another process is restoring or recovering in this state directory")
 
+// ErrContentBusy is returned by a prune while another process creates,
+// imports, verifies, restores or exports a snapshot of the same store (the
+// content they use must not be swept from under them).
+var ErrContentBusy = errors.New("another process is using this snapshot store's content; prune it later")
+
 // ErrRestorePending is returned by operations that must not run while an
 // interrupted restore waits for Recover.
 var ErrRestorePending = errors.New("an interrupted restore is pending; run Recover first")

@@ -71,7 +71,7 @@ func (s *Store) Extract(ctx context.Context, id, dir string, o ExtractOptions) (
 	}()
 	ex := &extractor{staging: dir, chown: os.Geteuid() == 0}
 	rep := &RestoreReport{ID: id, Target: dir}
-	if err := ex.run(ctx, filepath.Join(s.dir, id), m, pl, newProgress("restore", o.Progress, pl.needFileBytes, pl.needFiles)); err != nil {
+	if err := ex.run(ctx, s, m, pl, newProgress("restore", o.Progress, pl.needFileBytes, pl.needFiles)); err != nil {
 		return nil, err
 	}
 	rep.Entries, rep.Bytes = ex.entries, ex.bytes

@@ -50,7 +50,7 @@ func TestExtractCopy(t *testing.T) {
 // down, and the partial copy is removed.
 func TestExtractRefusesDamage(t *testing.T) {
 	t.Parallel()
-	s, _, m, a := damaged(t)
+	s, _, m, a := damaged(t, "")
 	data, err := os.ReadFile(a)
 	require.NoError(t, err)
 	data[len(data)/2] ^= 0x01

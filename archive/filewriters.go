@@ -84,8 +84,8 @@ func newFileWriters(staging, id string, chown bool) (*fileWriters, error) {
 }
 
 // write hands file e (manifest index i) to a worker, reading its content
-// from the stream. It returns the bytes read; an error is the stream's.
-func (w *fileWriters) write(i int, p string, e *Entry, st *stream, prog *progress) (int64, error) {
+// from r. It returns the bytes read; an error is r's, through errf.
+func (w *fileWriters) write(i int, p string, e *Entry, r io.Reader, errf func(error) error, prog *progress) (int64, error) {
 	job := &fileJob{index: i, path: p, e: e, data: make(chan []byte, writeBufs)}
 	w.pending.Add(1)
 	w.jobs <- job
@@ -93,7 +93,7 @@ func (w *fileWriters) write(i int, p string, e *Entry, st *stream, prog *progres
 	var n int64
 	for {
 		buf := <-w.free
-		k, err := io.ReadFull(st.tr, buf)
+		k, err := io.ReadFull(r, buf)
 		if k > 0 {
 			job.data <- buf[:k]
 			n += int64(k)
@@ -105,7 +105,7 @@ func (w *fileWriters) write(i int, p string, e *Entry, st *stream, prog *progres
 		case err == io.EOF || err == io.ErrUnexpectedEOF:
 			return n, nil
 		case err != nil:
-			return n, st.streamErr(err)
+			return n, errf(err)
 		}
 	}
 }

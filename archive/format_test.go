@@ -1,11 +1,14 @@
 package archive
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/rs/zerolog"
@@ -112,4 +115,66 @@ func TestFormat1SnapshotsStayReadable(t *testing.T) {
 	d, err = s.DiffLive(context.Background(), ids[1], live)
 	require.NoError(t, err)
 	assert.Empty(t, d.Changed)
+}
+
+// Snapshots of format 2 (streamed entry list, one tar per snapshot: the
+// format before the shared content store) stay readable, gzip and zstd.
+func TestFormat2SnapshotsStayReadable(t *testing.T) {
+	t.Parallel()
+	state := t.TempDir()
+	copyDir(t, "testdata/format2/snapshots", filepath.Join(state, "snapshots"))
+	s, err := OpenStore(filepath.Join(state, "snapshots"), zerolog.Nop())
+	require.NoError(t, err)
+	data, err := os.ReadFile("testdata/format2/tree.txt")
+	require.NoError(t, err)
+	want := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		q, rest, err := strconvQuotedPrefix(line)
+		require.NoError(t, err, line)
+		want[q] = strings.TrimPrefix(rest, " ")
+	}
+	require.Contains(t, want, "conf/latin1-caf\xe9.txt")
+
+	list, err := s.List()
+	require.NoError(t, err)
+	require.Len(t, list, 2)
+	for i, comp := range []string{CompressionZstd, CompressionGzip} {
+		in := list[i]
+		assert.False(t, in.Incomplete, in.Problem)
+		assert.Equal(t, comp, in.Compression)
+		m, err := s.Show(in.ID)
+		require.NoError(t, err)
+		assert.Equal(t, schemaV2, m.SchemaVersion)
+		_, err = s.Verify(context.Background(), in.ID, nil)
+		require.NoError(t, err)
+		fresh := filepath.Join(t.TempDir(), "restored")
+		_, err = s.Restore(context.Background(), in.ID, fresh, RestoreOptions{})
+		require.NoError(t, err)
+		assert.Equal(t, want, withoutOwners(describe(t, fresh)), comp)
+
+		// A snapshot of the restored tree in today's format diffs clean
+		// against it, and the same tar streams out of both.
+		m3 := createSnap(t, s, fresh, CreateOptions{Exclude: []string{"repository/logs"}})
+		d, err := s.Diff(context.Background(), in.ID, m3.ID)
+		require.NoError(t, err)
+		assert.Empty(t, d.Added)
+		assert.Empty(t, d.Removed)
+		assert.Empty(t, d.Changed)
+	}
+	var a, b bytes.Buffer
+	_, err = s.ExportTar(context.Background(), list[0].ID, &a)
+	require.NoError(t, err)
+	_, err = s.ExportTar(context.Background(), list[1].ID, &b)
+	require.NoError(t, err)
+	assert.True(t, bytes.Equal(a.Bytes(), b.Bytes()), "zstd and gzip snapshots of one tree hold the same tar")
+}
+
+// strconvQuotedPrefix splits a line starting with a Go-quoted string.
+func strconvQuotedPrefix(line string) (string, string, error) {
+	q, err := strconv.QuotedPrefix(line)
+	if err != nil {
+		return "", "", err
+	}
+	s, err := strconv.Unquote(q)
+	return s, line[len(q):], err
 }

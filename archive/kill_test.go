@@ -34,7 +34,7 @@ func TestMain(m *testing.M) {
 
 func helperMain(mode string) int {
 	if mode == "scan" {
-		w, err := walkInto(context.Background(), os.Getenv("CG_ROOT"), nil, nil)
+		w, err := walkInto(context.Background(), os.Getenv("CG_ROOT"), nil, nil, nil)
 		if err != nil {
 			fmt.Println("error:", err)
 			return 1
@@ -74,6 +74,8 @@ func helperMain(mode string) int {
 	switch mode {
 	case "create":
 		_, err = s.Create(context.Background(), os.Getenv("CG_ROOT"), CreateOptions{Progress: progress})
+	case "prune":
+		_, err = s.Prune(PruneOptions{KeepLast: 1, Now: func() time.Time { return time.Now().Add(time.Hour) }})
 	case "import":
 		dir := os.Getenv("CG_ROOT")
 		man, err1 := os.Open(filepath.Join(dir, "manifest"))
@@ -155,8 +157,15 @@ func TestKilledCreateLeavesNothingComplete(t *testing.T) {
 			assert.Empty(t, list, "nothing lists after a killed create")
 			partials, _ = filepath.Glob(filepath.Join(storeDir, tmpPrefix+"*"))
 			assert.Empty(t, partials, "OpenStore removed the stale partial")
+			// Packs already moved into the store hold nothing any snapshot
+			// needs: the next sweep removes them.
+			_, err = s.sweep()
+			require.NoError(t, err)
+			assertNothingLeft(t, s)
 			// The store still works.
-			createSnap(t, s, root, CreateOptions{})
+			m := createSnap(t, s, root, CreateOptions{})
+			_, err = s.Verify(context.Background(), m.ID, nil)
+			require.NoError(t, err)
 		})
 	}
 }
@@ -216,6 +225,68 @@ func TestKilledRestoreIsOldOrNewAndRecovered(t *testing.T) {
 			rr, err = s2.Recover(context.Background())
 			require.NoError(t, err)
 			assert.Equal(t, RecoveryNone, rr.Outcome)
+		})
+	}
+}
+
+// TestKilledPruneKeepsEveryKeptSnapshot kills a prune at each of its steps
+// (a snapshot deleted, a pack's index removed, a pack rewritten before the
+// old one goes): every snapshot still listed verifies and restores, and
+// the next prune finishes the job, leaving nothing no snapshot needs.
+func TestKilledPruneKeepsEveryKeptSnapshot(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ name, at, n string }{
+		{"after the first snapshot is deleted", "prune:deleted", "1"},
+		{"after the second snapshot is deleted", "prune:deleted", "2"},
+		{"between a pack's index and its pack", "prune:index-removed", "1"},
+		{"after a repack, before the old pack goes", "prune:repacked", "1"},
+		{"between the repacked pack's index and its pack", "prune:index-removed", "2"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s, _ := openTestStore(t)
+			root := filepath.Join(t.TempDir(), "pack")
+			require.NoError(t, os.MkdirAll(root, 0o755))
+			require.NoError(t, os.WriteFile(filepath.Join(root, "a.bin"), randomBytes(10, 2<<20), 0o644))
+			trees := map[string]map[string]string{}
+			for i := range 3 {
+				require.NoError(t, os.WriteFile(filepath.Join(root, "b.bin"), randomBytes(uint64(20+i), 2<<20), 0o644))
+				m := createSnap(t, s, root, CreateOptions{Now: later(i)})
+				trees[m.ID] = describe(t, root)
+			}
+			runAndKill(t, "CG_ARCHIVE_HELPER=prune", "CG_STORE="+s.Dir(), "CG_PAUSE_AT="+tc.at, "CG_PAUSE_N="+tc.n)
+
+			check := func(s *Store) []Info {
+				list, err := s.List()
+				require.NoError(t, err)
+				for _, in := range list {
+					require.False(t, in.Incomplete, in.ID)
+					_, err := s.Verify(context.Background(), in.ID, nil)
+					require.NoError(t, err, in.ID)
+					fresh := filepath.Join(t.TempDir(), "restored")
+					_, err = s.Restore(context.Background(), in.ID, fresh, RestoreOptions{})
+					require.NoError(t, err)
+					assert.Equal(t, trees[in.ID], describe(t, fresh), in.ID)
+				}
+				return list
+			}
+			s2, err := OpenStore(s.Dir(), zerolog.Nop())
+			require.NoError(t, err)
+			assert.NotEmpty(t, check(s2))
+			_, err = s2.Prune(PruneOptions{KeepLast: 1, Now: func() time.Time { return time.Now().Add(time.Hour) }})
+			require.NoError(t, err)
+			assert.Len(t, check(s2), 1)
+			ents, err := os.ReadDir(filepath.Join(s2.Dir(), packsDir))
+			require.NoError(t, err)
+			var packBytes int64
+			for _, e := range ents {
+				assert.False(t, strings.HasPrefix(e.Name(), "."), "leftover %s", e.Name())
+				if base, ok := strings.CutSuffix(e.Name(), packExt); ok {
+					assert.FileExists(t, filepath.Join(s2.Dir(), packsDir, base+idxExt))
+					packBytes += fileSize(filepath.Join(s2.Dir(), packsDir, e.Name()))
+				}
+			}
+			assert.Less(t, packBytes, int64(4<<20)+64<<10, "only the kept snapshot's content is left")
 		})
 	}
 }

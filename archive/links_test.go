@@ -245,7 +245,7 @@ func TestCreateListsUnreadableEntries(t *testing.T) {
 		require.NoError(t, err, "%s", out)
 		require.NoError(t, json.Unmarshal(out, &problems), "%s", out)
 	} else {
-		w, err := walkInto(context.Background(), root, nil, nil)
+		w, err := walkInto(context.Background(), root, nil, nil, nil)
 		require.NoError(t, err)
 		problems = w.problems
 	}

@@ -44,7 +44,9 @@ import (
 
 const (
 	schemaV1       = 1 // entries inline in manifest.json
-	ManifestSchema = 2 // the format this package writes
+	schemaV2       = 2 // streamed entry list, one compressed tar per snapshot (still written for gzip)
+	ManifestSchema = 3 // streamed entry list, content in the store's packs (see packs.go)
+	storagePacks   = "packs"
 	entriesName    = "entries.jsonl.zst"
 	maxEntryLine   = 1 << 20 // a longer line is corrupt (PATH_MAX is 4096)
 )
@@ -67,6 +69,12 @@ type manifestDoc struct {
 	Bytes         int64             `json:"bytes"`
 	Entries       *entryList        `json:"entries,omitempty"`
 	Attachments   []Attachment      `json:"attachments,omitempty"`
+	Storage       string            `json:"storage,omitempty"`
+	NewBytes      int64             `json:"new_bytes,omitempty"`
+	NewPacks      []packInfo        `json:"new_packs,omitempty"`
+	Parent        string            `json:"parent,omitempty"`
+	Reused        int               `json:"reused,omitempty"`
+	WalkStarted   time.Time         `json:"walk_started,omitzero"`
 }
 
 // entryList describes the entry list file of a format-2 snapshot.
@@ -83,6 +91,7 @@ func (d *manifestDoc) manifest() *Manifest {
 		SchemaVersion: d.SchemaVersion, ID: d.ID, Created: d.Created, Reason: d.Reason, ToolVersion: d.ToolVersion,
 		Root: string(d.Root), Meta: d.Meta, Compression: d.Compression, Archive: d.Archive, ArchiveSize: d.ArchiveSize,
 		Files: d.Files, Bytes: d.Bytes, Attachments: d.Attachments, list: d.Entries,
+		Storage: d.Storage, NewBytes: d.NewBytes, NewPacks: d.NewPacks, Parent: d.Parent, Reused: d.Reused, walkStarted: d.WalkStarted,
 	}
 	for _, x := range d.Exclude {
 		m.Exclude = append(m.Exclude, string(x))
@@ -98,6 +107,7 @@ func docOf(m *Manifest) *manifestDoc {
 		SchemaVersion: m.SchemaVersion, ID: m.ID, Created: m.Created, Reason: m.Reason, ToolVersion: m.ToolVersion,
 		Root: name(m.Root), Meta: m.Meta, Compression: m.Compression, Archive: m.Archive, ArchiveSize: m.ArchiveSize,
 		Files: m.Files, Bytes: m.Bytes, Attachments: m.Attachments, Entries: m.list,
+		Storage: m.Storage, NewBytes: m.NewBytes, NewPacks: m.NewPacks, Parent: m.Parent, Reused: m.Reused, WalkStarted: m.walkStarted,
 	}
 	for _, x := range m.Exclude {
 		d.Exclude = append(d.Exclude, name(x))

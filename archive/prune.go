@@ -9,7 +9,9 @@ import (
 // Prune removes snapshots that no retention rule keeps. A snapshot is kept
 // when it is among the KeepLast newest, younger than KeepWithin, protected
 // (an open update depends on it), or the newest one whose last verification
-// passed. Incomplete snapshots are removed unless protected.
+// passed. Incomplete snapshots are removed unless protected. Then the
+// content no remaining snapshot needs is removed from the store's packs
+// (see sweep): content a kept snapshot needs never is.
 func (s *Store) Prune(o PruneOptions) (*PruneReport, error) {
 	if o.KeepLast <= 0 && o.KeepWithin <= 0 {
 		return nil, &UsageError{What: "retention", Value: "none", Why: "set keep-last or keep-within (or both): pruning without a rule would remove everything"}
@@ -33,7 +35,16 @@ func (s *Store) Prune(o PruneOptions) (*PruneReport, error) {
 		if err := s.Delete(d.ID); err != nil {
 			return rep, fmt.Errorf("pruning: %w", err)
 		}
+		testHook("prune:deleted", d.ID)
 		s.log.Info().Str("id", d.ID).Str("why", d.Reason).Msg("snapshot pruned")
+	}
+	sw, err := s.sweep()
+	if err != nil {
+		return rep, fmt.Errorf("pruning the store's content: %w", err)
+	}
+	rep.Swept = sw
+	if sw.BytesFreed > 0 {
+		s.log.Info().Int("packs_removed", sw.PacksRemoved).Int("packs_repacked", sw.PacksRepacked).Int64("bytes_freed", sw.BytesFreed).Msg("content no snapshot needs removed")
 	}
 	return rep, nil
 }

@@ -88,7 +88,14 @@ func (s *Store) Restore(ctx context.Context, id, target string, o RestoreOptions
 	}
 	ex := &extractor{staging: staging, chown: os.Geteuid() == 0}
 	rep := &RestoreReport{ID: id, Target: target, Paths: pl.paths, Kept: pl.kept}
-	if err := ex.run(ctx, filepath.Join(s.dir, id), m, pl, newProgress("restore", o.Progress, pl.needFileBytes, pl.needFiles)); err != nil {
+	if m.Storage == storagePacks {
+		unlockContent, err := s.lockContent(false)
+		if err != nil {
+			return nil, err
+		}
+		defer unlockContent()
+	}
+	if err := ex.run(ctx, s, m, pl, newProgress("restore", o.Progress, pl.needFileBytes, pl.needFiles)); err != nil {
 		return nil, err
 	}
 	rep.Entries, rep.Bytes = ex.entries, ex.bytes
@@ -496,8 +503,8 @@ type extractor struct {
 	bytes   int64
 }
 
-func (x *extractor) run(ctx context.Context, dir string, m *Manifest, pl *restorePlan, prog *progress) (err error) {
-	st, err := openStream(dir, m)
+func (x *extractor) run(ctx context.Context, s *Store, m *Manifest, pl *restorePlan, prog *progress) (err error) {
+	st, err := s.openContent(m)
 	if err != nil {
 		return err
 	}
@@ -544,7 +551,7 @@ func (x *extractor) run(ctx context.Context, dir string, m *Manifest, pl *restor
 		if fw.failed() {
 			return nil // close reports the worker's error
 		}
-		_, e, err := st.next()
+		e, err := st.next()
 		if err == io.EOF {
 			break
 		}
@@ -570,7 +577,11 @@ func (x *extractor) run(ctx context.Context, dir string, m *Manifest, pl *restor
 			}
 			open = append(open, openDir{e: e, path: p, scaffold: scaffold})
 		case TypeFile:
-			n, err := fw.write(i, p, e, st, prog)
+			r, err := st.content(e)
+			if err != nil {
+				return err
+			}
+			n, err := fw.write(i, p, e, r, st.errf, prog)
 			x.bytes += n
 			if err != nil {
 				return err

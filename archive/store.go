@@ -26,7 +26,8 @@ const (
 	tmpPrefix    = ".tmp-" // a snapshot being created (or left by a crash)
 	delPrefix    = ".del-" // a snapshot being deleted
 	restoreLock  = ".restore.lock"
-	recordName   = "restore.json" // beside the store directory, in the state directory
+	contentLock  = ".content.lock" // shared by whoever reads or adds content, exclusive for a sweep
+	recordName   = "restore.json"  // beside the store directory, in the state directory
 )
 
 // Store is a directory of snapshots:
@@ -112,7 +113,7 @@ func (s *Store) List() ([]Info, error) {
 	var out []Info
 	for _, e := range ents {
 		name := e.Name()
-		if !e.IsDir() || strings.HasPrefix(name, ".") {
+		if !e.IsDir() || strings.HasPrefix(name, ".") || name == packsDir {
 			continue
 		}
 		m, err := s.readManifest(name)
@@ -125,8 +126,18 @@ func (s *Store) List() ([]Info, error) {
 			continue
 		}
 		info := Info{
-			ID: m.ID, Created: m.Created, Reason: m.Reason, Meta: m.Meta, Compression: m.Compression,
-			ArchiveSize: m.ArchiveSize, Bytes: m.Bytes, Files: m.Files, Entries: m.Entries,
+			ID: m.ID, Created: m.Created, Reason: m.Reason, Meta: m.Meta, Compression: m.Compression, Storage: m.Storage,
+			ArchiveSize: m.ArchiveSize, Bytes: m.Bytes, Files: m.Files, Entries: m.Entries, NewBytes: m.NewBytes,
+		}
+		if m.Storage != storagePacks {
+			// A self-contained snapshot added all of itself.
+			info.NewBytes = m.ArchiveSize
+			if m.list != nil {
+				info.NewBytes += m.list.FileSize
+			}
+			for _, a := range m.Attachments {
+				info.NewBytes += a.Size
+			}
 		}
 		if vr, err := s.readVerified(name); err == nil {
 			info.Verified = vr
@@ -140,6 +151,48 @@ func (s *Store) List() ([]Info, error) {
 		return out[i].ID < out[j].ID
 	})
 	return out, nil
+}
+
+// Usage is the store's size on disk.
+type Usage struct {
+	Snapshots int   `json:"snapshots"`
+	Packs     int   `json:"packs"`
+	PackBytes int64 `json:"pack_bytes"` // the shared content (format 3)
+	Bytes     int64 `json:"bytes"`      // everything: packs, snapshot directories, partial leftovers
+}
+
+// Usage measures the store: what it holds on disk in all.
+func (s *Store) Usage() (*Usage, error) {
+	u := &Usage{}
+	err := filepath.WalkDir(s.dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil // removed meanwhile
+			}
+			return err
+		}
+		rel, _ := filepath.Rel(s.dir, p)
+		if d.IsDir() {
+			if filepath.Dir(rel) == "." && rel != "." && rel != packsDir && !strings.HasPrefix(rel, ".") {
+				u.Snapshots++
+			}
+			return nil
+		}
+		info, err := d.Info()
+		if err != nil {
+			return nil
+		}
+		u.Bytes += info.Size()
+		if filepath.Dir(rel) == packsDir && strings.HasSuffix(rel, packExt) {
+			u.Packs++
+			u.PackBytes += info.Size()
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("measuring the snapshot store %s: %w", s.dir, err)
+	}
+	return u, nil
 }
 
 // Show returns a complete snapshot's manifest.
@@ -256,7 +309,7 @@ func (s *Store) Delete(id string) error {
 
 // checkID refuses ids that are not a plain directory name of the store.
 func checkID(id string) error {
-	if id == "" || strings.HasPrefix(id, ".") || strings.ContainsAny(id, `/\`) || id != filepath.Base(id) {
+	if id == "" || id == packsDir || strings.HasPrefix(id, ".") || strings.ContainsAny(id, `/\`) || id != filepath.Base(id) {
 		return &NotFoundError{ID: id}
 	}
 	return nil

@@ -1,7 +1,9 @@
 package archive
 
 import (
+	"archive/tar"
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -26,13 +28,16 @@ import (
 //
 // The portable manifest is JSON lines: first manifest.json's content (format
 // 2, on one line, its "entries" giving count, size and SHA-256 of the
-// lines that follow), then one line per entry, as in entries.jsonl.
-// Snapshots of format 1 are exported in format 2.
+// lines that follow; the local facts of the exporting store left out), then
+// one line per entry, as in entries.jsonl. Snapshots of formats 1 and 3 are
+// exported in that form too.
 
 // ExportTar writes snapshot id's uncompressed tar stream to w, byte for
 // byte as stored, checking every entry against the manifest and every
 // file's content against its hash as it goes (as Verify does, without
-// recording the outcome). On an error, what w received must be discarded:
+// recording the outcome). A format-3 snapshot has no tar of its own: its
+// stream is made from the entry list and the packs, and is the same, byte
+// for byte, as the tar a format-2 snapshot of the same tree holds. On an error, what w received must be discarded:
 // a *CorruptError or *IncompleteError means the snapshot is bad, any other
 // error (w's own, say) says nothing about it.
 func (s *Store) ExportTar(ctx context.Context, id string, w io.Writer) (*VerifyReport, error) {
@@ -41,14 +46,20 @@ func (s *Store) ExportTar(ctx context.Context, id string, w io.Writer) (*VerifyR
 	if err != nil {
 		return nil, err
 	}
-	st, err := openStream(filepath.Join(s.dir, id), m)
-	if err != nil {
-		return nil, err
-	}
-	defer st.Close()
 	ew := &errWriter{w: w}
-	st.tee(ew)
-	rep, err := checkStream(ctx, st, newProgress("export", nil, m.Bytes, m.Files), nil)
+	var rep *VerifyReport
+	if m.Storage == storagePacks {
+		rep, err = s.exportPacks(ctx, m, ew)
+	} else {
+		var st *stream
+		st, err = openStream(filepath.Join(s.dir, id), m)
+		if err != nil {
+			return nil, err
+		}
+		defer st.Close()
+		st.tee(ew)
+		rep, err = checkStream(ctx, st, newProgress("export", nil, m.Bytes, m.Files), nil)
+	}
 	if ew.err != nil {
 		// The stream broke on w's side: nothing to say about the snapshot.
 		return nil, fmt.Errorf("exporting snapshot %s: %w", id, ew.err)
@@ -115,8 +126,12 @@ func (s *Store) ExportManifest(id string, w io.Writer) error {
 		return err
 	}
 	list.SHA256 = hex.EncodeToString(h.Sum(nil))
+	// The portable form is format 2's manifest (entries beside a tar),
+	// whatever the local storage: the local facts are left out.
 	doc := docOf(m)
-	doc.SchemaVersion, doc.Entries = ManifestSchema, list
+	doc.SchemaVersion, doc.Entries = schemaV2, list
+	doc.Storage, doc.NewBytes, doc.NewPacks, doc.Parent, doc.Reused, doc.WalkStarted = "", 0, nil, "", 0, time.Time{}
+	doc.Compression, doc.Archive, doc.ArchiveSize = "", "", 0
 	head, err := json.Marshal(doc)
 	if err != nil {
 		return err
@@ -189,9 +204,9 @@ func (s *Store) Import(ctx context.Context, manifest, tarStream io.Reader, o Imp
 		return nil, &CorruptError{ID: "(import)", Field: "manifest id", Got: quote(id), Expected: "a snapshot id"}
 	}
 	switch {
-	case doc.SchemaVersion > ManifestSchema:
-		return nil, fmt.Errorf("snapshot %s: manifest schema %d is newer than this carbonguard knows (%d); use a newer carbonguard", id, doc.SchemaVersion, ManifestSchema)
-	case doc.SchemaVersion != ManifestSchema || doc.Entries == nil:
+	case doc.SchemaVersion > schemaV2:
+		return nil, fmt.Errorf("snapshot %s: portable manifest schema %d is newer than this carbonguard knows (%d); use a newer carbonguard", id, doc.SchemaVersion, schemaV2)
+	case doc.SchemaVersion != schemaV2 || doc.Entries == nil:
 		return nil, &CorruptError{ID: id, Field: "manifest", Err: errors.New("not a portable manifest (format 2 with an entry count, size and SHA-256)")}
 	}
 	for _, a := range doc.Attachments {
@@ -226,51 +241,31 @@ func (s *Store) Import(ctx context.Context, manifest, tarStream io.Reader, o Imp
 	lines := &lineEntries{m: want, r: mr, h: sha256.New()}
 	src := &validator{src: lines, id: id, files: map[string]bool{}}
 
-	// The local snapshot: the same entries and stream, compressed here.
+	// The local snapshot: the same entries; the content in the store's
+	// packs (format 3) or in a tar compressed here (gzip: format 2).
 	m := doc.manifest()
-	m.Compression, m.Archive, m.Attachments = comp, archiveName(comp), nil
+	m.Compression, m.Attachments = comp, nil
+	m.Storage, m.NewBytes, m.NewPacks, m.Parent, m.Reused = "", 0, nil, "", 0
 	ew, err := newEntriesWriter(filepath.Join(tmp, entriesName))
 	if err != nil {
 		return nil, err
 	}
-	f, err := os.OpenFile(filepath.Join(tmp, m.Archive), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
-	if err != nil {
-		ew.abort()
-		return nil, err
-	}
-	defer f.Close()
-	bw := bufio.NewWriterSize(f, 1<<20)
-	cw := &writeBehindFile{fd: int(f.Fd()), w: bw, durable: !o.NoSync}
-	zw, err := compressor(comp, cw)
-	if err != nil {
-		ew.abort()
-		return nil, err
-	}
 	in := &srcErrReader{r: tarStream}
-	out := &errWriter{w: zw}
-	st := newStream(want, io.TeeReader(in, out), src)
-	_, werr := checkStream(ctx, st, newProgress("import", o.Progress, want.Bytes, want.Files), ew.add)
+	var werr error
+	if comp == CompressionZstd {
+		m.SchemaVersion, m.Storage, m.Archive = ManifestSchema, storagePacks, ""
+		werr = s.importPacks(ctx, tmp, newStream(want, in, src), ew, m, o)
+	} else {
+		m.SchemaVersion, m.Archive = schemaV2, archiveName(comp)
+		werr = s.importTar(ctx, tmp, want, in, src, ew, m, o)
+	}
 	var ie *IncompleteError
 	switch {
 	case werr == nil:
-	case out.err != nil: // the local disk, not the snapshot
-		werr = fmt.Errorf("importing snapshot %s: %w", id, out.err)
 	case in.err != nil: // the source, not the snapshot
 		werr = fmt.Errorf("importing snapshot %s: reading the tar stream: %w", id, in.err)
 	case errors.Is(werr, io.ErrUnexpectedEOF) && !errors.As(werr, &ie):
 		werr = &IncompleteError{ID: id, Reason: "the tar stream ended early", Err: werr}
-	}
-	if cerr := zw.Close(); werr == nil {
-		werr = cerr
-	}
-	if werr == nil {
-		werr = bw.Flush()
-	}
-	if werr == nil && !o.NoSync {
-		werr = f.Sync()
-	}
-	if cerr := f.Close(); werr == nil {
-		werr = cerr
 	}
 	if werr != nil {
 		ew.abort()
@@ -279,7 +274,7 @@ func (s *Store) Import(ctx context.Context, manifest, tarStream io.Reader, o Imp
 	if m.list, err = ew.finish(o.NoSync); err != nil {
 		return nil, err
 	}
-	m.Entries, m.ArchiveSize = m.list.Count, cw.n
+	m.Entries = m.list.Count
 	if len(doc.Attachments) > 0 {
 		if err := os.Mkdir(filepath.Join(tmp, attachmentsDir), 0o700); err != nil {
 			return nil, err
@@ -291,9 +286,17 @@ func (s *Store) Import(ctx context.Context, manifest, tarStream io.Reader, o Imp
 			return nil, err
 		}
 		m.Attachments = append(m.Attachments, *a)
+		m.NewBytes += a.Size
 	}
 	if len(doc.Attachments) > 0 && !o.NoSync {
 		if err := durable.SyncDir(filepath.Join(tmp, attachmentsDir)); err != nil {
+			return nil, err
+		}
+	}
+	if m.Storage == storagePacks {
+		// The packs join the store's last, once everything checked.
+		m.NewBytes += m.list.FileSize
+		if err := s.adoptPacks(filepath.Join(tmp, packsDir), m.NewPacks, o.NoSync); err != nil {
 			return nil, err
 		}
 	}
@@ -417,3 +420,154 @@ func (l *lineEntries) next() (*Entry, error) {
 }
 
 func (l *lineEntries) Close() error { return nil }
+
+// exportPacks writes a format-3 snapshot as the tar stream format 2 would
+// have stored: the same headers (tarHeader), contents, padding and end.
+func (s *Store) exportPacks(ctx context.Context, m *Manifest, w *errWriter) (*VerifyReport, error) {
+	unlock, err := s.lockContent(false)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	cs, err := s.openContent(m)
+	if err != nil {
+		return nil, err
+	}
+	defer cs.Close()
+	bw := bufio.NewWriterSize(w, 1<<20)
+	h := sha256.New()
+	buf := make([]byte, 256<<10)
+	var hdr bytes.Buffer
+	rep := &VerifyReport{ID: m.ID}
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		e, err := cs.next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		rep.Entries++
+		hdr.Reset()
+		if err := tar.NewWriter(&hdr).WriteHeader(tarHeader(e)); err != nil {
+			return nil, &CorruptError{ID: m.ID, Path: e.Path, Field: "entry", Err: err}
+		}
+		bw.Write(hdr.Bytes())
+		switch e.Type {
+		case TypeHardlink:
+			rep.Files++
+		case TypeFile:
+			rep.Files++
+			r, err := cs.content(e)
+			if err != nil {
+				return nil, err
+			}
+			h.Reset()
+			n, err := io.CopyBuffer(io.MultiWriter(bw, h), r, buf)
+			if err != nil {
+				if w.err != nil {
+					return nil, w.err
+				}
+				return nil, cs.errf(err)
+			}
+			if got := hex.EncodeToString(h.Sum(nil)); got != e.Hash {
+				return nil, &CorruptError{ID: m.ID, Path: e.Path, Field: "sha256", Expected: e.Hash, Got: got}
+			}
+			rep.Bytes += n
+			if pad := -n & (tarBlock - 1); pad > 0 {
+				bw.Write(zeroBlock[:pad])
+			}
+		}
+		if w.err != nil {
+			return nil, w.err
+		}
+	}
+	bw.Write(zeroBlock[:])
+	if err := bw.Flush(); err != nil {
+		return nil, err
+	}
+	if err := checkTotals(m, rep); err != nil {
+		return nil, err
+	}
+	return rep, nil
+}
+
+// importTar writes the tar stream as it comes into a compressed archive
+// (format 2), checking it entry by entry.
+func (s *Store) importTar(ctx context.Context, tmp string, want *Manifest, in io.Reader, src entrySource, ew *entriesWriter, m *Manifest, o ImportOptions) error {
+	f, err := os.OpenFile(filepath.Join(tmp, m.Archive), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	bw := bufio.NewWriterSize(f, 1<<20)
+	cw := &writeBehindFile{fd: int(f.Fd()), w: bw, durable: !o.NoSync}
+	zw, err := compressor(m.Compression, cw)
+	if err != nil {
+		return err
+	}
+	out := &errWriter{w: zw}
+	st := newStream(want, io.TeeReader(in, out), src)
+	_, werr := checkStream(ctx, st, newProgress("import", o.Progress, want.Bytes, want.Files), ew.add)
+	if out.err != nil { // the local disk, not the snapshot
+		werr = fmt.Errorf("importing snapshot %s: %w", m.ID, out.err)
+	}
+	if cerr := zw.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr == nil {
+		werr = bw.Flush()
+	}
+	if werr == nil && !o.NoSync {
+		werr = f.Sync()
+	}
+	if cerr := f.Close(); werr == nil {
+		werr = cerr
+	}
+	m.ArchiveSize = cw.n
+	return werr
+}
+
+// importPacks stores the tar stream's contents in packs (format 3),
+// deduplicated against the store, checking each entry and each file's
+// hash as it goes.
+func (s *Store) importPacks(ctx context.Context, tmp string, st *stream, ew *entriesWriter, m *Manifest, o ImportOptions) error {
+	unlock, err := s.lockContent(false)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	idx, err := s.contentIndex()
+	if err != nil {
+		return err
+	}
+	dir := filepath.Join(tmp, packsDir)
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		return err
+	}
+	sink, err := newBlobSink(idx, newPackWriter(dir, o.NoSync), codecWorkers())
+	if err != nil {
+		return err
+	}
+	a := &packArchiver{sink: sink, idx: idx, list: ew, prog: newProgress("import", o.Progress, st.m.Bytes, st.m.Files)}
+	werr := a.importEntries(ctx, st)
+	packs, ferr := a.finish()
+	if werr == nil {
+		werr = ferr
+	}
+	if werr != nil {
+		return werr
+	}
+	rep := &VerifyReport{Files: a.files, Bytes: a.bytes}
+	if err := checkTotals(st.m, rep); err != nil {
+		return err
+	}
+	m.ArchiveSize, m.NewPacks = a.stored, packs
+	for _, p := range packs {
+		m.NewBytes += p.Size
+	}
+	return nil
+}

@@ -49,14 +49,22 @@ func (s *Store) Verify(ctx context.Context, id string, progress func(Progress)) 
 
 func (s *Store) verify(ctx context.Context, m *Manifest, progress func(Progress)) (*VerifyReport, error) {
 	dir := filepath.Join(s.dir, m.ID)
-	st, err := openStream(dir, m)
-	if err != nil {
-		return nil, err
-	}
-	defer st.Close()
-	rep, err := checkStream(ctx, st, newProgress("verify", progress, m.Bytes, m.Files), nil)
-	if err != nil {
-		return nil, err
+	var rep *VerifyReport
+	if m.Storage == storagePacks {
+		r, err := s.verifyPacks(ctx, m, progress)
+		if err != nil {
+			return nil, err
+		}
+		rep = r
+	} else {
+		st, err := openStream(dir, m)
+		if err != nil {
+			return nil, err
+		}
+		defer st.Close()
+		if rep, err = checkStream(ctx, st, newProgress("verify", progress, m.Bytes, m.Files), nil); err != nil {
+			return nil, err
+		}
 	}
 	for _, a := range m.Attachments {
 		if err := checkAttachment(dir, m.ID, a); err != nil {
@@ -111,11 +119,19 @@ func checkStream(ctx context.Context, st *stream, prog *progress, onEntry func(*
 			}
 		}
 	}
-	if rep.Files != m.Files || rep.Bytes != m.Bytes {
-		return nil, &CorruptError{ID: m.ID, Field: "totals", Expected: fmt.Sprintf("%d files, %d bytes", m.Files, m.Bytes), Got: fmt.Sprintf("%d files, %d bytes", rep.Files, rep.Bytes)}
+	if err := checkTotals(m, rep); err != nil {
+		return nil, err
 	}
 	prog.finish()
 	return rep, nil
+}
+
+// checkTotals compares what was read with the manifest's totals.
+func checkTotals(m *Manifest, rep *VerifyReport) error {
+	if rep.Files != m.Files || rep.Bytes != m.Bytes {
+		return &CorruptError{ID: m.ID, Field: "totals", Expected: fmt.Sprintf("%d files, %d bytes", m.Files, m.Bytes), Got: fmt.Sprintf("%d files, %d bytes", rep.Files, rep.Bytes)}
+	}
+	return nil
 }
 
 // recordVerify keeps the outcome of a verification beside the manifest.

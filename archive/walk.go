@@ -23,6 +23,8 @@ type node struct {
 	excluded bool   // a directory whose contents are excluded
 	listErr  error  // a directory that could not be listed (it has no children then)
 	first    string // a further name of a file met earlier under this name (a hard link)
+	cached   bool   // the stat cache vouches for sum: the file need not be read
+	sum      [32]byte
 }
 
 func (n *node) kind() uint32 { return n.st.Mode & unix.S_IFMT }
@@ -94,17 +96,19 @@ func readNames(dir string) ([]string, error) {
 
 // walkResult is what Create's walk found.
 type walkResult struct {
-	bytes    int64 // content bytes, each inode once
-	files    int   // regular files and further names
-	problems []Unstorable
+	bytes       int64 // content bytes, each inode once
+	files       int   // regular files and further names
+	cached      int   // files the stat cache vouches for
+	cachedBytes int64 // their bytes
+	problems    []Unstorable
 }
 
 // walkInto walks the tree once for Create: it lists every entry a snapshot
 // cannot hold (see unstorable), sums what will be archived (for the space
 // check and the progress bar's totals), marks the further names of files
-// with several names, and writes the nodes to sp (when not nil) until a
-// problem is found.
-func walkInto(ctx context.Context, root string, exclude map[string]bool, sp *spill) (*walkResult, error) {
+// with several names and the files the stat cache (when not nil) vouches
+// for, and writes the nodes to sp (when not nil) until a problem is found.
+func walkInto(ctx context.Context, root string, exclude map[string]bool, sp *spill, cache *statCache) (*walkResult, error) {
 	w := &walkResult{}
 	firsts := map[[2]uint64]string{}
 	err := walkTree(ctx, root, exclude, func(n *node) error {
@@ -125,6 +129,10 @@ func walkInto(ctx context.Context, root string, exclude map[string]bool, sp *spi
 			}
 			if first == "" {
 				w.bytes += n.st.Size
+				if n.sum, n.cached = cache.lookup(n); n.cached {
+					w.cached++
+					w.cachedBytes += n.st.Size
+				}
 			}
 			n.first = first
 		}
@@ -210,9 +218,15 @@ func (s *spill) put(n *node) error {
 	}
 	flags := byte(0)
 	if n.excluded {
-		flags = 1
+		flags |= 1
+	}
+	if n.cached {
+		flags |= 2
 	}
 	b = append(b, flags)
+	if n.cached {
+		b = append(b, n.sum[:]...)
+	}
 	s.buf = b
 	_, err := s.bw.Write(b)
 	return err
@@ -257,6 +271,12 @@ func (s *spill) get(root string, n *node) error {
 		return noEOF(err)
 	}
 	n.excluded = flags&1 != 0
+	n.cached = flags&2 != 0
+	if n.cached {
+		if _, err := io.ReadFull(s.br, n.sum[:]); err != nil {
+			return noEOF(err)
+		}
+	}
 	n.abs = root
 	if n.rel != "." {
 		n.abs = root + "/" + n.rel

@@ -125,7 +125,7 @@ func packMeta(p *pack.Pack) map[string]string {
 
 func infoOf(m *archive.Manifest) archive.Info {
 	return archive.Info{ID: m.ID, Created: m.Created, Reason: m.Reason, Meta: m.Meta, Compression: m.Compression,
-		ArchiveSize: m.ArchiveSize, Bytes: m.Bytes, Files: m.Files, Entries: m.Entries}
+		ArchiveSize: m.ArchiveSize, Bytes: m.Bytes, Files: m.Files, Entries: m.Entries, Storage: m.Storage, NewBytes: m.NewBytes}
 }
 
 func productOf(meta map[string]string) string {

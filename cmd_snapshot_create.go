@@ -22,6 +22,7 @@ func snapshotCreateCommand(e *env) *cli.Command {
 			&cli.BoolFlag{Name: "allow-running", Usage: "snapshot even while the server runs (its databases and index may be inconsistent)"},
 			&cli.BoolFlag{Name: "verify", Usage: "verify the snapshot after creating it"},
 			&cli.BoolFlag{Name: "with-databases", Usage: "dump every [[snapshot.database]] into the snapshot too (pre-update snapshots always do)"},
+			&cli.BoolFlag{Name: "reread", Usage: "read every file (by default a file unchanged since the newest verified snapshot, by size, mode, owner, times, inode and device, is not read again)"},
 			&cli.BoolFlag{Name: "no-sync", Hidden: true, Usage: "skip fsync (benchmarks only: not crash-safe)"},
 			textOrJSON.flag(),
 		},
@@ -37,6 +38,7 @@ type snapshotCreateOptions struct {
 	allowRunning bool
 	verify       bool
 	withDBs      bool
+	reread       bool
 	noSync       bool
 }
 
@@ -51,7 +53,7 @@ func newSnapshotCreateOptions(c *cli.Context, s *session) (snapshotCreateOptions
 	o := snapshotCreateOptions{
 		format: format, reason: c.String("reason"),
 		exclude:     append(append([]string{}, s.cfg.Snapshot.Exclude...), c.StringSlice("exclude")...),
-		compression: c.String("compression"), allowRunning: c.Bool("allow-running"), verify: c.Bool("verify"), withDBs: c.Bool("with-databases"), noSync: c.Bool("no-sync"),
+		compression: c.String("compression"), allowRunning: c.Bool("allow-running"), verify: c.Bool("verify"), withDBs: c.Bool("with-databases"), reread: c.Bool("reread"), noSync: c.Bool("no-sync"),
 	}
 	if o.compression == "" {
 		o.compression = s.cfg.Snapshot.Compression
@@ -93,6 +95,7 @@ func runSnapshotCreate(ctx context.Context, s *session, o snapshotCreateOptions)
 		Exclude:     o.exclude,
 		Compression: o.compression,
 		ToolVersion: version,
+		Reread:      o.reread,
 		NoSync:      o.noSync,
 		Progress:    bar.update,
 	})
@@ -122,6 +125,13 @@ func runSnapshotCreate(ctx context.Context, s *session, o snapshotCreateOptions)
 	}
 	fmt.Fprintf(s.stdout, "snapshot %s created: %d entries, %s in %d files, archive %s (%s)\n",
 		m.ID, m.Entries, humanize.Bytes(m.Bytes), m.Files, humanize.Bytes(m.ArchiveSize), m.Compression)
+	if m.Storage != "" {
+		reused := ""
+		if m.Parent != "" {
+			reused = fmt.Sprintf("; %d files unchanged since %s, not read", m.Reused, m.Parent)
+		}
+		fmt.Fprintf(s.stdout, "added %s to the store%s\n", humanize.Bytes(m.NewBytes), reused)
+	}
 	for _, a := range dumpsOf(m) {
 		fmt.Fprintf(s.stdout, "  with the database dump %s (%s)\n", a.Name, humanize.Bytes(a.Size))
 	}

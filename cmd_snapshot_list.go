@@ -15,7 +15,7 @@ import (
 func snapshotListCommand(e *env) *cli.Command {
 	return &cli.Command{
 		Name:  "list",
-		Usage: "list the snapshots: id, time, reason, product, update level, size, files, last verified",
+		Usage: "list the snapshots: id, time, reason, product, update level, size, compressed size, bytes each added to the store, files, last verified; then the store's total",
 		Flags: []cli.Flag{textOrJSON.flag(), &cli.BoolFlag{Name: "remote", Usage: "list the snapshots in the restic repository of [remote] instead (every pack's)"}},
 		Action: func(c *cli.Context) error {
 			if c.Bool("remote") {
@@ -80,6 +80,10 @@ func runSnapshotList(ctx context.Context, s *session, o formatOnly) error {
 	if err != nil {
 		return err
 	}
+	usage, err := store.Usage()
+	if err != nil {
+		return err
+	}
 	if o.format == "json" {
 		if list == nil {
 			list = []archive.Info{}
@@ -87,22 +91,31 @@ func runSnapshotList(ctx context.Context, s *session, o formatOnly) error {
 		return writeJSON(s.stdout, struct {
 			SchemaVersion int            `json:"schema_version"`
 			Snapshots     []archive.Info `json:"snapshots"`
-		}{1, list})
+			Store         *archive.Usage `json:"store"`
+		}{1, list, usage})
 	}
 	if len(list) == 0 {
 		fmt.Fprintln(s.stdout, "no snapshots")
 		return nil
 	}
 	tw := tabwriter.NewWriter(s.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tCREATED\tREASON\tPRODUCT\tLEVEL\tSIZE\tARCHIVE\tFILES\tVERIFIED")
+	fmt.Fprintln(tw, "ID\tCREATED\tREASON\tPRODUCT\tLEVEL\tSIZE\tARCHIVE\tNEW\tFILES\tVERIFIED")
 	for _, in := range list {
 		if in.Incomplete {
-			fmt.Fprintf(tw, "%s\t-\t-\t-\t-\t-\t-\t-\tINCOMPLETE: %s\n", in.ID, in.Problem)
+			fmt.Fprintf(tw, "%s\t-\t-\t-\t-\t-\t-\t-\t-\tINCOMPLETE: %s\n", in.ID, in.Problem)
 			continue
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", in.ID, in.Created.Local().Format("2006-01-02 15:04:05"),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", in.ID, in.Created.Local().Format("2006-01-02 15:04:05"),
 			in.Reason, orDash(productOf(in.Meta)), orDash(in.Meta["update_level"]), humanize.Bytes(in.Bytes),
-			humanize.Bytes(in.ArchiveSize), in.Files, verifiedText(in.Verified))
+			humanize.Bytes(in.ArchiveSize), humanize.Bytes(in.NewBytes), in.Files, verifiedText(in.Verified))
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	// SIZE is each snapshot's content, ARCHIVE what it weighs compressed,
+	// NEW what it added to the store when it was made (content shared with
+	// earlier snapshots is stored once).
+	_, err = fmt.Fprintf(s.stdout, "store: %s in all for %d snapshots (%s of shared content in %d packs)\n",
+		humanize.Bytes(usage.Bytes), len(list), humanize.Bytes(usage.PackBytes), usage.Packs)
+	return err
 }

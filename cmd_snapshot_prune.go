@@ -8,6 +8,7 @@ import (
 
 	"github.com/carbonguard/carbonguard/archive"
 	"github.com/carbonguard/carbonguard/hooks"
+	"github.com/carbonguard/carbonguard/internal/humanize"
 )
 
 func snapshotPruneCommand(e *env) *cli.Command {
@@ -90,6 +91,10 @@ func runSnapshotPrune(ctx context.Context, s *session, o snapshotPruneOptions) e
 	}
 	for _, d := range rep.Kept {
 		fmt.Fprintf(s.stdout, "keep %s: %s\n", d.ID, d.Reason)
+	}
+	if sw := rep.Swept; sw != nil && (sw.PacksRemoved > 0 || sw.PacksRepacked > 0) {
+		fmt.Fprintf(s.stdout, "freed %s of content no kept snapshot needs (%d packs removed, %d rewritten)\n",
+			humanize.Bytes(sw.BytesFreed), sw.PacksRemoved, sw.PacksRepacked)
 	}
 	return nil
 }

@@ -73,7 +73,7 @@ func runSnapshotShow(ctx context.Context, s *session, o snapshotShowOptions) err
 		{"id", m.ID}, {"created", m.Created.Local().Format(time.RFC3339)}, {"reason", m.Reason},
 		{"root", m.Root}, {"product", orDash(productOf(m.Meta))}, {"update level", orDash(m.Meta["update_level"])},
 		{"entries", strconv.Itoa(m.Entries)}, {"files", strconv.Itoa(m.Files)}, {"content", humanize.Bytes(m.Bytes)},
-		{"archive", fmt.Sprintf("%s (%s, %s)", m.Archive, m.Compression, humanize.Bytes(m.ArchiveSize))},
+		{"archive", archiveText(m)},
 		{"excluded", orDash(strings.Join(m.Exclude, ", "))}, {"tool version", orDash(m.ToolVersion)},
 		{"last verified", verifiedText(vr)},
 	}
@@ -129,4 +129,16 @@ func writeManifestJSON(w io.Writer, store *archive.Store, id string, doc any) er
 	}
 	bw.WriteString("\n  ]\n}\n")
 	return bw.Flush()
+}
+
+// archiveText says where a snapshot's content is and what it weighs.
+func archiveText(m *archive.Manifest) string {
+	if m.Storage == "" {
+		return fmt.Sprintf("%s (%s, %s)", m.Archive, m.Compression, humanize.Bytes(m.ArchiveSize))
+	}
+	t := fmt.Sprintf("in the store's %s (%s, %s; %s added by this snapshot", m.Storage, m.Compression, humanize.Bytes(m.ArchiveSize), humanize.Bytes(m.NewBytes))
+	if m.Parent != "" {
+		t += fmt.Sprintf("; %d files unchanged since %s", m.Reused, m.Parent)
+	}
+	return t + ")"
 }

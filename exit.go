@@ -222,6 +222,7 @@ var exitRules = []exitRule{
 	errorType[*archive.UnstorableError](exitUsage), // entries a snapshot cannot hold: exclude them
 	errorType[*archive.ExistsError](exitUsage),     // an import of a snapshot the store holds already
 	errorValue("archive.ErrBusy", archive.ErrBusy, exitLocked),
+	errorValue("archive.ErrContentBusy", archive.ErrContentBusy, exitLocked), // a prune while another process uses the store's content
 	// Could not run: a file that changed while read, a full disk; a restore
 	// left pending, which the commands finish first (Store.Recover) and so
 	// never meet.

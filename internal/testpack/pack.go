@@ -184,7 +184,7 @@ func New(t testing.TB, name string, opts ...Option) *Pack {
 // into the pack's processes and change what they do.
 var scrubbedEnv = []string{"JAVA_HOME", "JAVACMD", "JAVA_OPTS", "JVM_MEM_OPTS", "CARBON_HOME", "HOME",
 	"FAKE_U2_SERVER", "FAKE_CARBON_BEHAVIOUR", "FAKE_CARBON_DELAY", "FAKE_CARBON_CRASH_AFTER",
-	"FAKE_CARBON_OSGI_INTERVAL", "UPDATE_TOOL_USERNAME", "UPDATE_TOOL_PASSWORD"}
+	"FAKE_CARBON_OSGI_INTERVAL", "FAKE_U2_DELAY", "UPDATE_TOOL_USERNAME", "UPDATE_TOOL_PASSWORD"}
 
 // Env is the environment for the pack's processes: the test's environment
 // without Java/Carbon/u2 variables, plus JAVA_HOME, HOME and the fake knobs.

@@ -2,6 +2,7 @@ package testpack
 
 import (
 	"archive/zip"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -297,4 +298,26 @@ func mustGlob(t *testing.T, pattern string) []string {
 	m, err := filepath.Glob(pattern)
 	require.NoError(t, err)
 	return m
+}
+
+// FAKE_U2_DELAY: the run announces its "download" and changes nothing
+// until it is over.
+func TestU2Delay(t *testing.T) {
+	t.Parallel()
+	p := u2Pack(t, "clean", WithEnv("FAKE_U2_DELAY=1s"))
+	cmd := p.U2("--no-backup")
+	out, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	buf := make([]byte, 4096)
+	var seen strings.Builder
+	for !strings.Contains(seen.String(), "Downloading") {
+		n, rerr := out.Read(buf)
+		seen.Write(buf[:n])
+		require.NoError(t, rerr, "output so far: %s", seen.String())
+	}
+	assert.Equal(t, 12, p.UpdateLevel(t), "nothing is changed while it downloads")
+	_, _ = io.Copy(io.Discard, out)
+	require.NoError(t, cmd.Wait())
+	assert.Equal(t, 13, p.UpdateLevel(t))
 }

@@ -16,7 +16,9 @@
 //	<server>/<product-code>/<level>/files/... copied over the pack
 //	<server>/<product-code>/<level>/...       merge inputs named in update.toml
 //
-// See update.go for the update.toml format. Nothing here talks to a network.
+// See update.go for the update.toml format. Nothing here talks to a network;
+// $FAKE_U2_DELAY (a Go duration) makes an update run sleep that long before
+// it changes the pack, as a real run spends its time downloading.
 // With FAKE_U2_ECHO_AUTH set it prints the credentials it was given as a
 // verbose HTTP client would leak them: percent-encoded in a URL, in a Basic
 // authorization header, base64 inside a JSON body, hex.

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // parseLevel accepts "13" or "4.2.0.13" (the version must be the pack's).
@@ -121,6 +122,18 @@ func (t *tool) update() int {
 	}
 	if f.dryRun {
 		return t.dryRun(p, cur, plan)
+	}
+
+	// FAKE_U2_DELAY stands for the download of the update levels, which is
+	// most of a real run: the tool sleeps that long before it changes
+	// anything (tests of the rehearsal's outage use it).
+	if d := os.Getenv("FAKE_U2_DELAY"); d != "" && len(plan) > 0 {
+		delay, err := time.ParseDuration(d)
+		if err != nil {
+			return t.fail(fmt.Errorf("FAKE_U2_DELAY=%q: %w", d, err))
+		}
+		t.say("Downloading %d update level(s) ...", len(plan))
+		time.Sleep(delay)
 	}
 
 	// The backup is the state before this run: --revert and exit code 4 use it.

@@ -35,7 +35,14 @@ func (e *OpenTxError) Hint() string {
 func nextStepHint(tx *Tx) string {
 	switch tx.State {
 	case StateConflicts:
+		if tx.Rehearsal != nil && tx.SnapshotID == "" {
+			return "resolve the conflicts in the rehearsal copy " + tx.Rehearsal.Copy + " (write each FILE.final) and run carbonguard update --continue, or give up with carbonguard rollback; the live pack and server are untouched"
+		}
 		return "resolve the conflicts (write each FILE.final) and run carbonguard update --continue, or give up with carbonguard rollback"
+	case StateRehearsing:
+		return "carbonguard update, start or rollback removes the interrupted rehearsal's copy (the live pack was never touched)"
+	case StateApplying:
+		return "carbonguard update, start or rollback finishes applying the rehearsed change set"
 	case StateU2Running:
 		if tx.U2 != nil && tx.U2.External {
 			return "finish it with carbonguard hook post-update --exit-code N (N = u2's exit code), or abandon it with carbonguard rollback"
@@ -73,14 +80,31 @@ type UpdateFailedError struct {
 	ExitCode int // u2's exit code; -1 when it did not exit by itself
 	Reason   string
 	Log      string // u2's output, masked
+	// Rehearsal is set when u2 failed on a rehearsal's copy: the live pack
+	// was never touched, so nothing had to be restored.
+	Rehearsal bool
+	Evidence  string // a rehearsal's evidence: u2's own logs from the copy
 }
 
 func (e *UpdateFailedError) Error() string {
+	if e.Rehearsal {
+		return fmt.Sprintf("update %s failed on the rehearsal copy (%s); the live pack and server were never touched", e.TxID, e.Reason)
+	}
 	return fmt.Sprintf("update %s failed (%s); the pre-update snapshot was restored, the pack is as it was", e.TxID, e.Reason)
 }
 
 // Hint points at the evidence.
 func (e *UpdateFailedError) Hint() string {
+	if e.Rehearsal {
+		h := "carbonguard history --format json shows the transaction"
+		if e.Log != "" {
+			h = "u2's output is in " + e.Log
+		}
+		if e.Evidence != "" {
+			h += "; its own logs from the copy are in " + e.Evidence
+		}
+		return h
+	}
 	if e.Log != "" {
 		return "u2's output is in " + e.Log + "; its own logs are in <home>/updates/logs of the snapshot (carbonguard history --format json names it)"
 	}
@@ -91,6 +115,9 @@ func (e *UpdateFailedError) Hint() string {
 type ConflictsError struct {
 	TxID      string
 	Conflicts []Conflict
+	// Copy is set when u2 stopped on a rehearsal's copy: the conflicts are
+	// to be resolved there, and the live pack was not touched.
+	Copy string
 }
 
 func (e *ConflictsError) Error() string {
@@ -100,12 +127,43 @@ func (e *ConflictsError) Error() string {
 			open = append(open, c.Path)
 		}
 	}
+	if e.Copy != "" {
+		return fmt.Sprintf("update %s stopped on %d conflict(s) in the rehearsal copy %s, %d unresolved: %s; the live pack and server were not touched",
+			e.TxID, len(e.Conflicts), e.Copy, len(open), strings.Join(open, ", "))
+	}
 	return fmt.Sprintf("update %s stopped on %d conflict(s), %d unresolved: %s", e.TxID, len(e.Conflicts), len(open), strings.Join(open, ", "))
 }
 
 // Hint says how to resolve or give up.
 func (e *ConflictsError) Hint() string {
+	if e.Copy != "" {
+		return "in " + e.Copy + ", for each FILE, merge FILE.original (previous level) and FILE.new (new level) with your FILE into FILE.final, then run carbonguard update --continue (the rehearsal goes on from there); or give up with carbonguard rollback (the copy is removed)"
+	}
 	return "for each FILE, merge FILE.original (previous level) and FILE.new (new level) with your FILE into FILE.final, then run carbonguard update --continue; or give up with carbonguard rollback"
+}
+
+// RehearsalFailedError: update --rehearse booted the updated copy and it
+// did not come up (verdict failed or unknown). The live pack and server
+// were never touched: the update was not applied.
+type RehearsalFailedError struct {
+	TxID     string
+	Verdict  string // failed or unknown
+	Summary  string
+	Evidence string // the copy's verdict, logs and u2's logs
+	LivePID  int    // the live server, still running (0: it was not running)
+}
+
+func (e *RehearsalFailedError) Error() string {
+	live := "the live pack was never touched"
+	if e.LivePID > 0 {
+		live = fmt.Sprintf("the live pack was never touched and its server (PID %d) kept running", e.LivePID)
+	}
+	return fmt.Sprintf("update %s not applied: the rehearsal copy's boot was %s (%s); %s", e.TxID, e.Verdict, e.Summary, live)
+}
+
+// Hint points at the evidence.
+func (e *RehearsalFailedError) Hint() string {
+	return "the copy's verdict, boot log and console, and u2's logs are in " + e.Evidence
 }
 
 // RolledBackError: the first boot after the update failed, the pack was

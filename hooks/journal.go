@@ -43,19 +43,31 @@ const (
 	// and the pre-update snapshot restored and started.
 	StateRollingBack State = "rolling-back"
 
+	// StateRehearsing: update --rehearse is laying a copy of the pack
+	// down, running u2 on it or booting it (Step says which); the live pack
+	// and server are untouched.
+	StateRehearsing State = "rehearsing"
+	// StateApplying: the copy booted up, the live server is stopped and
+	// the pre-update snapshot taken; the change set u2 made on the copy is
+	// being applied to the live pack (Rehearsal.Staging holds its plan).
+	StateApplying State = "applying"
+
 	// Terminal states.
 	StateAborted        State = "aborted"         // stopped before u2 touched the pack
 	StateRestored       State = "restored"        // the pre-update snapshot is back; no boot involved
 	StateCommitted      State = "committed"       // the first boot after the update was up
 	StateRolledBack     State = "rolled-back"     // the first boot failed; the old pack is back and up
 	StateNeedsAttention State = "needs-attention" // the boot after the rollback failed too; the server is stopped
+	// StateRehearsalFailed: u2 failed on the rehearsal copy, or the copy did
+	// not boot up; the live pack and server were never touched.
+	StateRehearsalFailed State = "rehearsal-failed"
 )
 
 // Terminal reports whether a transaction in state s is finished: nothing
 // will act on it again by itself.
 func (s State) Terminal() bool {
 	switch s {
-	case StateAborted, StateRestored, StateCommitted, StateRolledBack, StateNeedsAttention:
+	case StateAborted, StateRestored, StateCommitted, StateRolledBack, StateNeedsAttention, StateRehearsalFailed:
 		return true
 	}
 	return false
@@ -78,6 +90,16 @@ const (
 	StepEvidence RollbackStep = "keeping-evidence"
 )
 
+// The steps of a rehearsal (State rehearsing), in order; the live pack is
+// untouched through all of them.
+const (
+	StepBase        RollbackStep = "base-snapshot" // choosing (or taking) the snapshot the copy comes from
+	StepCopying     RollbackStep = "copying"       // laying the copy down
+	StepU2OnCopy    RollbackStep = "u2-on-copy"    // u2 runs on the copy
+	StepCapturing   RollbackStep = "capturing"     // what u2 changed is staged beside the live pack
+	StepBootingCopy RollbackStep = "booting-copy"  // the copy boots isolated and is judged
+)
+
 // Tx is one update transaction as the journal keeps it. It never holds a
 // secret: u2's command line is stored with credentials masked and its
 // environment is never stored.
@@ -89,7 +111,8 @@ type Tx struct {
 	// rollback to a snapshot no update transaction names).
 	Kind  string `json:"kind"`
 	State State  `json:"state"`
-	// Step is the rollback's progress while State is rolling-back.
+	// Step is the rollback's progress while State is rolling-back, the
+	// rehearsal's while it is rehearsing.
 	Step RollbackStep `json:"step,omitempty"`
 
 	Home        string `json:"home"`
@@ -112,6 +135,10 @@ type Tx struct {
 	// Displaced is where a restore left the tree it replaced (a sibling of
 	// the pack), until it is snapshotted or dropped.
 	Displaced string `json:"displaced,omitempty"`
+
+	// Rehearsal is set for update --rehearse: the copy u2 ran on and that
+	// booted first, and what its change set did to the live pack.
+	Rehearsal *Rehearsal `json:"rehearsal,omitempty"`
 
 	U2        *U2Record  `json:"u2,omitempty"`
 	Conflicts []Conflict `json:"conflicts,omitempty"`
@@ -146,6 +173,10 @@ type U2Attempt struct {
 	Ended    *time.Time `json:"ended,omitempty"`
 	ExitCode *int       `json:"exit_code,omitempty"`
 	Log      string     `json:"log,omitempty"` // the run's output (masked), absolute path in the state directory
+	// Path and Home are the tool run and the pack it ran on when they are
+	// not U2Record.Path and the transaction's home: a rehearsal's copy.
+	Path string `json:"path,omitempty"`
+	Home string `json:"home,omitempty"`
 }
 
 // Conflict is a file u2 could not merge: Path (relative to the home) is the
@@ -245,7 +276,7 @@ func (j *Journal) Begin(kind, home, message string) (*Tx, error) {
 // before taking the step s names.
 func (j *Journal) Transition(tx *Tx, s State, message string) error {
 	tx.State = s
-	if s != StateRollingBack {
+	if s != StateRollingBack && s != StateRehearsing {
 		tx.Step = ""
 	}
 	return j.record(tx, string(tx.Step), message)
@@ -254,6 +285,13 @@ func (j *Journal) Transition(tx *Tx, s State, message string) error {
 // Step records the next step of a rollback before it is taken.
 func (j *Journal) Step(tx *Tx, step RollbackStep, message string) error {
 	tx.State = StateRollingBack
+	tx.Step = step
+	return j.record(tx, string(step), message)
+}
+
+// Rehearse records the next step of a rehearsal before it is taken.
+func (j *Journal) Rehearse(tx *Tx, step RollbackStep, message string) error {
+	tx.State = StateRehearsing
 	tx.Step = step
 	return j.record(tx, string(step), message)
 }

@@ -33,7 +33,7 @@ type Notifier struct {
 // NotifyEvent is what a notification carries.
 type NotifyEvent struct {
 	SchemaVersion int       `json:"schema_version"`
-	Event         string    `json:"event"` // "rolled-back" or "needs-attention"
+	Event         string    `json:"event"` // "rolled-back", "needs-attention" or "rehearsal-failed" (update --rehearse: the copy did not boot up; nothing changed)
 	Time          time.Time `json:"time"`
 	Host          string    `json:"host"`
 	Home          string    `json:"home"`

@@ -34,7 +34,37 @@ func recoverLocked(ctx context.Context, e *Env, j *Journal, lock *Lock) (*Result
 		return nil, err
 	}
 	switch tx.State {
+	case StateRehearsing:
+		e.Log.Warn().Str("tx", tx.ID).Str("step", string(tx.Step)).Msg("found a rehearsal interrupted before the live pack was touched; removing its copy")
+		killLeftoverU2(tx)
+		removeScratch(e.Log, tx.Rehearsal)
+		removeStaging(tx.Rehearsal)
+		tx.Error = "interrupted while rehearsing (" + string(tx.Step) + ")"
+		if err := j.Transition(tx, StateAborted, "the rehearsal was interrupted at step "+string(tx.Step)+"; the live pack and server were never touched; its copy was removed by the next command"); err != nil {
+			return nil, err
+		}
+		return &Result{Outcome: OutcomeRecovered, Tx: tx, Recovered: tx},
+			&RecoveredError{TxID: tx.ID, What: "closed (the rehearsal was interrupted before it touched the live pack; its copy was removed)"}
+
+	case StateApplying:
+		e.Log.Warn().Str("tx", tx.ID).Msg("found the rehearsed change set interrupted half way into the live pack; finishing it")
+		res, err := finishApply(ctx, &UpdateOptions{Env: *e}, j, tx)
+		var re *UpdateFailedError
+		switch {
+		case errors.As(err, &re):
+			return &Result{Outcome: OutcomeRecovered, Tx: tx, Recovered: tx},
+				&RecoveredError{TxID: tx.ID, What: "undone (the rehearsed change set could not be finished; the pre-update snapshot was restored)"}
+		case err != nil:
+			return res, err
+		}
+		return &Result{Outcome: OutcomeRecovered, Tx: tx, Recovered: tx},
+			&RecoveredError{TxID: tx.ID, What: "finished (the interrupted apply of the rehearsed change set was completed; the update awaits its first boot)"}
+
 	case StatePending:
+		if tx.Rehearsal != nil {
+			removeScratch(e.Log, tx.Rehearsal)
+			removeStaging(tx.Rehearsal)
+		}
 		e.Log.Warn().Str("tx", tx.ID).Msg("found an update interrupted before u2 ran; the pack was not changed")
 		if err := j.Transition(tx, StateAborted, "interrupted before u2 ran (the pack was not changed); closed by the next command"); err != nil {
 			return nil, err
@@ -136,8 +166,12 @@ func killLeftoverU2(tx *Tx) {
 	if a.PID <= 0 || a.ExitCode != nil {
 		return
 	}
+	path := tx.U2.Path
+	if a.Path != "" {
+		path = a.Path
+	}
 	cmdline, err := os.ReadFile("/proc/" + strconv.Itoa(a.PID) + "/cmdline")
-	if err != nil || !bytes.Contains(cmdline, []byte(tx.U2.Path)) {
+	if err != nil || !bytes.Contains(cmdline, []byte(path)) {
 		return
 	}
 	_ = syscall.Kill(-a.PID, syscall.SIGKILL)

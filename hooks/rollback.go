@@ -55,6 +55,16 @@ func Rollback(ctx context.Context, o RollbackOptions) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if tx.Rehearsal != nil && tx.SnapshotID == "" && !tx.State.Terminal() {
+		// A rehearsal waiting on conflicts in its copy: giving up removes
+		// the copy; the live pack was never touched.
+		removeScratch(o.Log, tx.Rehearsal)
+		removeStaging(tx.Rehearsal)
+		if err := j.Transition(tx, StateAborted, "rehearsal given up (rollback): its copy was removed; the live pack and server were never touched"); err != nil {
+			return nil, err
+		}
+		return &Result{Outcome: OutcomeNone, Tx: tx}, nil
+	}
 	if err := o.ensureStopped(ctx, "rollback", o.StopServer); err != nil {
 		return nil, err
 	}

@@ -152,6 +152,12 @@ func BeginStart(ctx context.Context, env Env) (*StartGuard, error) {
 				return nil, err
 			}
 			g.tx = open
+		case StateConflicts:
+			if open.Rehearsal == nil || open.SnapshotID != "" {
+				return nil, &OpenTxError{Tx: open}
+			}
+			// A rehearsal waiting on conflicts in its copy has not touched
+			// the live pack: this is an ordinary start.
 		default:
 			return nil, &OpenTxError{Tx: open}
 		}

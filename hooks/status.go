@@ -75,6 +75,10 @@ func Status(stateDir string) (*StatusReport, error) {
 // holder was cut short, and what the next command will do with it.
 func interrupted(tx *Tx) (bool, string) {
 	switch tx.State {
+	case StateRehearsing:
+		return true, "a rehearsal was interrupted at step " + string(tx.Step) + " (the live pack and server were never touched); the next update, start or rollback removes its copy"
+	case StateApplying:
+		return true, "interrupted while the rehearsed change set was applied to the live pack; the next update, start or rollback finishes it"
 	case StatePending:
 		return true, "interrupted before u2 ran (the pack was not changed); the next update, start or rollback closes it"
 	case StateU2Running:
@@ -144,7 +148,11 @@ func ProtectedSnapshots(stateDir string) ([]string, error) {
 		if tx.State.Terminal() {
 			continue
 		}
-		for _, id := range []string{tx.SnapshotID, tx.FailedSnapshotID} {
+		ids := []string{tx.SnapshotID, tx.FailedSnapshotID}
+		if tx.Rehearsal != nil {
+			ids = append(ids, tx.Rehearsal.Base.Snapshot) // the copy's changes are diffed against it
+		}
+		for _, id := range ids {
 			if id != "" {
 				ids = append(ids, id)
 			}

@@ -49,6 +49,13 @@ type UpdateOptions struct {
 	// Preflight runs the production checks and returns a *PreflightError to
 	// block the update; other findings are its to report. Optional.
 	Preflight func(ctx context.Context, p *pack.Pack) error
+	// Rehearse makes the update a rehearsal first: u2 runs on a copy of
+	// the pack, which boots isolated while the live server keeps running;
+	// only an up verdict stops the live server and applies what u2 changed
+	// (see rehearse.go). Rehearsal says how; it is also what
+	// --continue of a rehearsal stopped on conflicts uses.
+	Rehearse  bool
+	Rehearsal RehearseOptions
 }
 
 // Outcome says how an operation ended.
@@ -64,6 +71,9 @@ const (
 	OutcomeRolledBack     Outcome = "rolled-back"     // the first boot failed; the old pack is back and up
 	OutcomeNeedsAttention Outcome = "needs-attention" // the boot after the rollback failed too
 	OutcomeRecovered      Outcome = "recovered"       // an interrupted operation was finished or undone
+	// OutcomeRehearsalFailed: update --rehearse stopped before the live
+	// pack: u2 failed on the copy, or the copy did not boot up.
+	OutcomeRehearsalFailed Outcome = "rehearsal-failed"
 )
 
 // Result is what a guarded operation did.
@@ -114,10 +124,16 @@ func Update(ctx context.Context, o UpdateOptions) (*Result, error) {
 			}
 			return nil, &OpenTxError{Tx: open}
 		}
+		if open.Rehearsal != nil && open.SnapshotID == "" {
+			return continueRehearsal(ctx, &o, j, open)
+		}
 		return continueUpdate(ctx, &o, j, open)
 	}
 	if open != nil {
 		return nil, &OpenTxError{Tx: open}
+	}
+	if o.Rehearse {
+		return rehearse(ctx, &o, j)
 	}
 
 	if err := o.ensureStopped(ctx, "update", o.StopServer); err != nil {
@@ -224,54 +240,13 @@ func treeSize(root string) int64 {
 // runAndAct runs u2 (re-running after a self-update) and acts on its exit
 // code.
 func runAndAct(ctx context.Context, o *UpdateOptions, j *Journal, tx *Tx, cont bool) (*Result, error) {
-	max := o.SelfUpdateMax
-	if max <= 0 {
-		max = 3
-	}
-	args := u2Args(o.U2Args, o.U2Backup, cont)
 	if tx.U2 == nil {
 		tx.U2 = &U2Record{}
 	}
-	var res u2Result
-	var runErr error
-	for attempt := 0; ; attempt++ {
-		n := len(tx.U2.Attempts) + 1
-		logPath := filepath.Join(j.TxDir(tx.ID), fmt.Sprintf("u2-%d.log", n))
-		tx.U2.Attempts = append(tx.U2.Attempts, U2Attempt{Args: args, Started: now(), Log: logPath})
-		msg := fmt.Sprintf("running u2 (attempt %d): %s %s", n, tx.U2.Path, strings.Join(args, " "))
-		if err := j.Transition(tx, StateU2Running, msg); err != nil {
-			return nil, err
-		}
-		o.Log.Info().Str("u2", tx.U2.Path).Strs("args", args).Int("attempt", n).Msg("running u2")
-		cmd := &u2Command{
-			Path: tx.U2.Path, Home: o.Home, Args: args, Username: o.Username, Password: o.Password,
-			Env: o.U2Env, Timeout: o.U2Timeout, Output: o.Out, LogPath: logPath,
-			OnStart: func(pid int) error {
-				tx.U2.Attempts[len(tx.U2.Attempts)-1].PID = pid
-				if err := j.Save(tx); err != nil {
-					return err
-				}
-				if o.CrashPoint != nil {
-					o.CrashPoint("u2-started", "")
-				}
-				return nil
-			},
-		}
-		res, runErr = cmd.run(ctx)
-		a := &tx.U2.Attempts[len(tx.U2.Attempts)-1]
-		end := now()
-		a.Ended = &end
-		code := res.ExitCode
-		a.ExitCode = &code
-		if err := j.Save(tx); err != nil {
-			return nil, err
-		}
-		o.Log.Info().Int("exit_code", code).Int("attempt", n).Msg("u2 finished")
-		if runErr == nil && code == u2SelfUpdate && attempt < max {
-			o.Log.Info().Msg("u2 updated itself (exit code 2); running the same command again")
-			continue
-		}
-		break
+	res, runErr, jerr := runU2(ctx, o, j, tx, u2Run{path: tx.U2.Path, home: o.Home, env: o.U2Env, cont: cont,
+		mark: func(msg string) error { return j.Transition(tx, StateU2Running, msg) }})
+	if jerr != nil {
+		return nil, jerr
 	}
 	if runErr != nil {
 		return failAndRestore(ctx, o, j, tx, -1, runErr.Error())
@@ -292,11 +267,81 @@ func runAndAct(ctx context.Context, o *UpdateOptions, j *Journal, tx *Tx, cont b
 		}
 		return failAndRestore(ctx, o, j, tx, code, "u2 exited 1 (error)")
 	case u2SelfUpdate:
-		return failAndRestore(ctx, o, j, tx, code, fmt.Sprintf("u2 still asked to be run again (exit code 2) after %d re-runs", max))
+		return failAndRestore(ctx, o, j, tx, code, fmt.Sprintf("u2 still asked to be run again (exit code 2) after %d re-runs", o.selfUpdateMax()))
 	case u2Reverted:
 		return failAndRestore(ctx, o, j, tx, code, "u2 exited 4 (reverted)")
 	default:
 		return failAndRestore(ctx, o, j, tx, code, fmt.Sprintf("u2 exited %d, which its documentation does not define", code))
+	}
+}
+
+// u2Run is where and how runU2 runs the tool.
+type u2Run struct {
+	path, home string
+	env        []string // nil: carbonguard's own
+	cont       bool
+	// mark journals an attempt before it starts (the state it runs in).
+	mark func(msg string) error
+}
+
+func (o *UpdateOptions) selfUpdateMax() int {
+	if o.SelfUpdateMax <= 0 {
+		return 3
+	}
+	return o.SelfUpdateMax
+}
+
+// runU2 runs u2 on r.home, again after each exit code 2 (it updated
+// itself) up to SelfUpdateMax times, journaling every attempt. runErr is
+// u2's (it could not run, or did not finish); jerr the journal's.
+func runU2(ctx context.Context, o *UpdateOptions, j *Journal, tx *Tx, r u2Run) (res u2Result, runErr, jerr error) {
+	max := o.selfUpdateMax()
+	args := u2Args(o.U2Args, o.U2Backup && r.home == o.Home, r.cont)
+	for attempt := 0; ; attempt++ {
+		n := len(tx.U2.Attempts) + 1
+		logPath := filepath.Join(j.TxDir(tx.ID), fmt.Sprintf("u2-%d.log", n))
+		a := U2Attempt{Args: args, Started: now(), Log: logPath}
+		if r.home != o.Home {
+			a.Path, a.Home = r.path, r.home
+		}
+		tx.U2.Attempts = append(tx.U2.Attempts, a)
+		msg := fmt.Sprintf("running u2 (attempt %d): %s %s", n, r.path, strings.Join(args, " "))
+		if r.home != o.Home {
+			msg = fmt.Sprintf("running u2 on the rehearsal copy (attempt %d): %s %s", n, r.path, strings.Join(args, " "))
+		}
+		if err := r.mark(msg); err != nil {
+			return res, nil, err
+		}
+		o.Log.Info().Str("u2", r.path).Strs("args", args).Int("attempt", n).Str("pack", r.home).Msg("running u2")
+		cmd := &u2Command{
+			Path: r.path, Home: r.home, Args: args, Username: o.Username, Password: o.Password,
+			Env: r.env, Timeout: o.U2Timeout, Output: o.Out, LogPath: logPath,
+			OnStart: func(pid int) error {
+				tx.U2.Attempts[len(tx.U2.Attempts)-1].PID = pid
+				if err := j.Save(tx); err != nil {
+					return err
+				}
+				if o.CrashPoint != nil {
+					o.CrashPoint("u2-started", "")
+				}
+				return nil
+			},
+		}
+		res, runErr = cmd.run(ctx)
+		a2 := &tx.U2.Attempts[len(tx.U2.Attempts)-1]
+		end := now()
+		a2.Ended = &end
+		code := res.ExitCode
+		a2.ExitCode = &code
+		if err := j.Save(tx); err != nil {
+			return res, nil, err
+		}
+		o.Log.Info().Int("exit_code", code).Int("attempt", n).Msg("u2 finished")
+		if runErr == nil && code == u2SelfUpdate && attempt < max {
+			o.Log.Info().Msg("u2 updated itself (exit code 2); running the same command again")
+			continue
+		}
+		return res, runErr, nil
 	}
 }
 

@@ -84,7 +84,7 @@ func rehearsalOptions(tb testing.TB, home string, env []string) UpdateOptions {
 	copySO := so
 	copySO.StateDir = ""
 	return UpdateOptions{
-		Env: Env{Home: home, StateDir: state, Store: store, Server: liveServer{srv}, Log: log, ToolVersion: "test"},
+		Env:   Env{Home: home, StateDir: state, Store: store, Server: liveServer{srv}, Log: log, ToolVersion: "test"},
 		U2Env: env, Rehearse: true,
 		Rehearsal: RehearseOptions{Boot: clone.Options{Server: copySO, Network: clone.Namespace}},
 	}

@@ -66,9 +66,11 @@ type Env struct {
 	AfterSnapshot func(ctx context.Context, m *archive.Manifest) error
 	// CrashPoint is for the crash tests only, which kill carbonguard at each
 	// step: it is called each time the journal has recorded a state (or a
-	// step of one), before the step is taken, and once u2 has started
-	// ("u2-started"). carbonguard leaves it nil; no flag or environment
-	// variable sets it.
+	// step of one), before the step is taken, once u2 has started
+	// ("u2-started"), and in a rehearsal once the live server is stopped
+	// ("live-stopped") and once the change set made its first change to
+	// the live pack ("applying/first-change"). carbonguard leaves it nil;
+	// no flag or environment variable sets it.
 	CrashPoint func(state, step string)
 }
 

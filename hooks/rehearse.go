@@ -509,6 +509,9 @@ func (r *rehearsal) goLive(ctx context.Context) (*Result, error) {
 		return r.abort(ctx, "stopping the live server: "+err.Error(), err)
 	}
 	out.StopMS = time.Since(t0).Milliseconds()
+	if o.CrashPoint != nil {
+		o.CrashPoint("live-stopped", "")
+	}
 	t0 = time.Now()
 	p, err := o.openPack()
 	if err != nil {

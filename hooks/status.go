@@ -148,11 +148,11 @@ func ProtectedSnapshots(stateDir string) ([]string, error) {
 		if tx.State.Terminal() {
 			continue
 		}
-		ids := []string{tx.SnapshotID, tx.FailedSnapshotID}
+		deps := []string{tx.SnapshotID, tx.FailedSnapshotID}
 		if tx.Rehearsal != nil {
-			ids = append(ids, tx.Rehearsal.Base.Snapshot) // the copy's changes are diffed against it
+			deps = append(deps, tx.Rehearsal.Base.Snapshot) // the copy's changes are diffed against it
 		}
-		for _, id := range ids {
+		for _, id := range deps {
 			if id != "" {
 				ids = append(ids, id)
 			}

@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/carbonguard/carbonguard/clone"
 	"github.com/carbonguard/carbonguard/hooks"
 )
 
@@ -46,6 +48,20 @@ Basic authorization header, percent-encoded, hex), and the server never gets the
 environment. (u2 tools older than the 2026-05 docs may not read the variables; with stdin closed
 they then fail instead of prompting, and the snapshot is restored.)
 
+--rehearse (or [update] rehearse = true) makes the update a rehearsal first, while the live server
+keeps running: a copy of the pack is laid down (from the newest verified snapshot when the pack's
+code and configuration are still what it holds, else from a fresh one, used for the copy only),
+u2 runs on the copy with a HOME of its own (u2's state in ~/.wso2-updates stays the live pack's),
+and the updated copy boots isolated and is judged as carbonguard drill does ([drill] network and
+overrides). A copy that does not boot up ends the update there: exit 35, the live pack and server
+untouched, the copy's verdict and logs kept. Only after an up verdict is the live server stopped,
+the pre-update snapshot taken, and what u2 changed (files added, removed, modified, modes) applied
+to the live pack, journaled; then the server is started and judged as with --start (a failed boot
+rolls back). If the live pack changed a file since the copy was made that the update changes too,
+u2 runs on the live pack instead, as without --rehearse. The report gives the live outage (stop
+to up verdict) beside the rehearsal's time and u2's. Conflicts stop the rehearsal with the copy
+kept: merge in the copy, then update --continue.
+
 The journal of transactions is in <state>/journal (carbonguard history); u2's output is kept
 there too. A process killed at any step leaves a state that carbonguard status reports and the
 next update, start or rollback finishes or undoes.
@@ -66,6 +82,7 @@ func updateCommand(e *env) *cli.Command {
 			&cli.BoolFlag{Name: "start", Usage: "start the server after a successful update and judge its boot (commit or roll back)"},
 			&cli.BoolFlag{Name: "stop-server", Usage: "stop a running server instead of refusing"},
 			&cli.BoolFlag{Name: "continue", Usage: "continue the update that stopped on conflicts (after writing each FILE.final)"},
+			&cli.BoolFlag{Name: "rehearse", Usage: "rehearse first: u2 on a copy booted isolated while the server runs; stop it only if the copy came up (default: [update] rehearse)"},
 			&cli.StringFlag{Name: "u2", Usage: "the update tool (default: [update] u2, else <home>/bin/wso2update_linux)"},
 			&cli.StringFlag{Name: "username", Usage: "WSO2 account for u2 (passed as UPDATE_TOOL_USERNAME)"},
 			&cli.StringFlag{Name: "password-file", Usage: "read the u2 password from this file (first line)"},
@@ -91,6 +108,8 @@ type updateOptions struct {
 	u2Timeout          time.Duration
 	cont, stopServer   bool
 	start, noChecks    bool
+	rehearse           bool
+	rehearsal          hooks.RehearseOptions
 }
 
 func newUpdateOptions(c *cli.Context, s *session) (updateOptions, error) {
@@ -119,7 +138,36 @@ func newUpdateOptions(c *cli.Context, s *session) (updateOptions, error) {
 	if c.IsSet("self-update-max") {
 		o.selfUpdateMax = c.Int("self-update-max")
 	}
+	o.rehearse = s.cfg.Update.Rehearse
+	if c.IsSet("rehearse") {
+		o.rehearse = c.Bool("rehearse")
+	}
+	if o.rehearsal, err = s.rehearseOptions(o.allowRoot); err != nil {
+		return o, err
+	}
 	return o, nil
+}
+
+// rehearseOptions are how update --rehearse (and a --continue of one) lays
+// its copy down and boots it: as a drill does, with [drill] network,
+// timeout and overrides, the [start] settings, and [update] rehearse_dir.
+func (s *session) rehearseOptions(allowRoot bool) (hooks.RehearseOptions, error) {
+	network, err := clone.ParseNetwork(s.cfg.Drill.Network)
+	if err != nil {
+		return hooks.RehearseOptions{}, usagef("carbonguard.toml [drill] %v", err)
+	}
+	so := s.serverOptions()
+	so.AllowRoot = so.AllowRoot || allowRoot
+	if t := s.cfg.Drill.Timeout.Duration; t > 0 {
+		so.Timeout = t
+	}
+	dir := s.cfg.Update.RehearseDir
+	if dir != "" {
+		if dir, err = filepath.Abs(dir); err != nil {
+			return hooks.RehearseOptions{}, err
+		}
+	}
+	return hooks.RehearseOptions{Dir: dir, Boot: clone.Options{Server: so, Network: network}, Overrides: s.cfg.Drill.Overrides}, nil
 }
 
 func runUpdate(ctx context.Context, s *session, o updateOptions) error {
@@ -133,6 +181,7 @@ func runUpdate(ctx context.Context, s *session, o updateOptions) error {
 		SelfUpdateMax: o.selfUpdateMax, U2Backup: o.u2Backup, U2Timeout: o.u2Timeout,
 		Continue: o.cont, StopServer: o.stopServer, Start: o.start,
 		U2Env: childEnviron(),
+		Rehearse: o.rehearse && !o.cont, Rehearsal: o.rehearsal,
 	}
 	if !o.noChecks {
 		uo.Preflight = s.updateChecksReport()

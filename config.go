@@ -143,6 +143,14 @@ type updateConfig struct {
 	U2Backup      *bool  `toml:"u2_backup"`       // let u2 take its own backup too (default false: --no-backup)
 	SelfUpdateMax int    `toml:"self_update_max"` // re-runs after exit code 2; default 3
 	KeepData      bool   `toml:"keep_data"`       // rollback keeps the live databases, Solr index and logs
+	// Rehearse makes every update a rehearsal first (update --rehearse):
+	// u2 on a copy that boots isolated ([drill] network and overrides)
+	// while the live server runs; the live server is stopped only for an
+	// update whose copy came up.
+	Rehearse bool `toml:"rehearse"`
+	// RehearseDir is where the rehearsal's copy and u2's HOME go
+	// (<dir>/<pack>-rehearsal-<tx>); default <state>/rehearsals.
+	RehearseDir string `toml:"rehearse_dir"`
 }
 
 type notifyConfig struct {

@@ -49,6 +49,12 @@ const (
 	exitRolledBack     = 32 // the boot after an update failed; the pack was rolled back and the old version is up
 	exitNeedsAttention = 33 // the boot failed again after a rollback; the server is stopped and a person must look
 	exitRecovered      = 34 // an interrupted operation was found and finished or undone, and nothing else was done (the recovery rule, below)
+	// update --rehearse: the updated copy did not boot up, so the update was
+	// not applied; the live pack and server were never touched. Not 32 (that
+	// says the live node went down, booted the update and was rolled back)
+	// nor 10/11 (the live server's own boot): nothing happened to the live
+	// node, and a rollout reads that differently (no outage, no incident).
+	exitRehearsalFailed = 35
 )
 
 const exitStatusHelp = `EXIT STATUS:
@@ -69,13 +75,16 @@ const exitStatusHelp = `EXIT STATUS:
        drill, for production databases or no isolation, is a usage error: 2)
    20  snapshot: the archive is corrupt (does not match its manifest)
    21  snapshot: the snapshot is incomplete
-   30  update: u2 failed and the pre-update snapshot was restored
+   30  update: u2 failed and the pre-update snapshot was restored (--rehearse: u2 failed on the
+       copy; the live pack was never touched)
    31  an update transaction is open and waits for you: u2 left conflicts (resolve, then update
        --continue; or rollback); hook post-update: u2 exited 2 (run it again); or this command
        was refused because that transaction is open (carbonguard status says how to move it on)
    32  the boot after an update failed and the pack was rolled back; the old version is up
    33  the boot failed again after the rollback; the server is stopped, a person must look
    34  an interrupted operation was found and finished or undone, and nothing else was done
+   35  update --rehearse: the updated copy did not boot up (verdict failed or unknown); the update
+       was not applied, the live pack and server were never touched; the copy's evidence is kept
 
    After a crash or kill, the next update, hook, rollback, start, run or restart first finishes
    or undoes what was left, says so, and stops there: 34 when the pack is in a known state again
@@ -177,6 +186,7 @@ var exitRules = []exitRule{
 	errorType[*hooks.RolledBackError](exitRolledBack),
 	errorType[*hooks.NeedsAttentionError](exitNeedsAttention),
 	errorType[*hooks.UpdateFailedError](exitUpdateFailed),
+	errorType[*hooks.RehearsalFailedError](exitRehearsalFailed),
 	errorType[*hooks.ConflictsError](exitUpdateOpen),
 	// hook post-update --exit-code 2: u2 updated itself; the transaction
 	// stays open until the operator runs it again, as on conflicts.

@@ -137,6 +137,8 @@ func TestExitCodes(t *testing.T) {
 		{&hooks.RolledBackError{}, exitRolledBack},
 		{&hooks.NeedsAttentionError{}, exitNeedsAttention},
 		{&hooks.UpdateFailedError{}, exitUpdateFailed},
+		{&hooks.UpdateFailedError{Rehearsal: true}, exitUpdateFailed},
+		{&hooks.RehearsalFailedError{}, exitRehearsalFailed},
 		{&hooks.ConflictsError{}, exitUpdateOpen},
 		{&hooks.PendingError{}, exitUpdateOpen},
 		{&hooks.RecoveredError{}, exitRecovered},
@@ -227,6 +229,7 @@ func TestHintsNameTheCommandsAndFlags(t *testing.T) {
 		{&archive.UnstorableError{}, "snapshot create --exclude PATH"},
 		{&archive.CorruptError{Err: &archive.UnsafeEntryError{}}, "do not restore this snapshot"},
 		{&hooks.PendingError{}, "run the same u2 command again"},
+		{&hooks.RehearsalFailedError{Evidence: "/state/journal/tx/rehearsal"}, "the copy's verdict, boot log and console, and u2's logs are in /state/journal/tx/rehearsal"},
 	} {
 		assert.Contains(t, hint(tt.err), tt.want, "%T", tt.err)
 	}

@@ -87,6 +87,7 @@ func writeTxText(w io.Writer, res *hooks.Result) {
 	if tx.AfterRollback != nil {
 		fmt.Fprintf(tw, "  boot after rollback\t%s: %s\n", tx.AfterRollback.State, tx.AfterRollback.Summary)
 	}
+	writeRehearsal(tw, tx)
 	if tx.FailedDir != "" {
 		fmt.Fprintf(tw, "  evidence\t%s\n", tx.FailedDir)
 	}
@@ -98,13 +99,19 @@ func writeTxText(w io.Writer, res *hooks.Result) {
 	}
 	_ = tw.Flush()
 	if len(tx.Conflicts) > 0 && tx.State == hooks.StateConflicts {
-		fmt.Fprintln(w, "conflicts (merge FILE.original and FILE.new into FILE.final):")
+		home := tx.Home
+		if rehearsing(tx) {
+			home = tx.Rehearsal.Copy
+			fmt.Fprintln(w, "conflicts in the rehearsal copy (merge FILE.original and FILE.new into FILE.final there):")
+		} else {
+			fmt.Fprintln(w, "conflicts (merge FILE.original and FILE.new into FILE.final):")
+		}
 		for _, cf := range tx.Conflicts {
 			mark := "unresolved"
 			if cf.Resolved {
 				mark = "resolved (.final written)"
 			}
-			fmt.Fprintf(w, "  %s  %s\n", filepath.Join(tx.Home, cf.Path), mark)
+			fmt.Fprintf(w, "  %s  %s\n", filepath.Join(home, cf.Path), mark)
 		}
 	}
 	if next := nextText(tx); next != "" {
@@ -112,8 +119,68 @@ func writeTxText(w io.Writer, res *hooks.Result) {
 	}
 }
 
+// rehearsing: a rehearsal that has not touched the live pack (it has no
+// pre-update snapshot yet).
+func rehearsing(tx *hooks.Tx) bool { return tx.Rehearsal != nil && tx.SnapshotID == "" }
+
+// writeRehearsal gives a rehearsed update's figures: where its copy came
+// from and how it booted, the rehearsal's time and u2's, and the live
+// outage.
+func writeRehearsal(tw io.Writer, tx *hooks.Tx) {
+	rh := tx.Rehearsal
+	if rh == nil {
+		return
+	}
+	base := "the newest verified snapshot " + rh.Base.Snapshot
+	if rh.Base.Fresh {
+		base = "snapshot " + rh.Base.Snapshot + ", taken for it"
+	}
+	fmt.Fprintf(tw, "  rehearsal copy\tfrom %s\n", base)
+	if rh.Boot != nil && rh.Boot.Verdict != nil {
+		fmt.Fprintf(tw, "  copy's boot\t%s in %s (%s network): %s\n", rh.Boot.Verdict.State, secs(rh.Boot.BootMS), rh.Boot.Network, rh.Boot.Verdict.Reason)
+	}
+	t := rh.Timings
+	if t.TotalMS > 0 {
+		live := "the live server ran throughout"
+		if rh.LivePID == 0 {
+			live = "the live server was not running"
+		}
+		boot := ", not booted (nothing to apply)"
+		if rh.Boot != nil {
+			boot = ", copy boot " + secs(t.BootMS)
+		}
+		fmt.Fprintf(tw, "  rehearsal time\t%s: u2 on the copy %s, copy laid down %s%s; %s\n",
+			secs(t.TotalMS), secs(t.U2MS), secs(t.BaseMS+t.CopyMS), boot, live)
+	}
+	if rh.Fallback != "" {
+		fmt.Fprintf(tw, "  not applied as rehearsed\t%s; u2 ran on the live pack instead\n", rh.Fallback)
+	}
+	if o := t.Outage; o != nil && o.TotalMS > 0 {
+		apply := "apply " + secs(o.ApplyMS)
+		if rh.Fallback != "" {
+			apply = "u2 " + secs(o.ApplyMS)
+		}
+		serving := ""
+		if o.ServingMS > 0 {
+			serving = fmt.Sprintf(" (serving again after %s)", secs(o.ServingMS))
+		}
+		until := "up verdict"
+		if o.Until == "rollback" {
+			until = "rolled-back pack's up verdict"
+		}
+		fmt.Fprintf(tw, "  live outage\t%s from the stop to the %s%s: stop %s, pre-update snapshot %s, %s, boot %s\n",
+			secs(o.TotalMS), until, serving, secs(o.StopMS), secs(o.SnapshotMS), apply, secs(o.BootMS))
+	}
+}
+
+func secs(ms int64) string { return strconv.FormatFloat(float64(ms)/1000, 'f', 1, 64) + "s" }
+
 func describeState(tx *hooks.Tx) string {
 	switch tx.State {
+	case hooks.StateRehearsalFailed:
+		return "not applied: " + tx.Error + "; the live pack and server were never touched"
+	case hooks.StateRehearsing:
+		return "rehearsing (" + string(tx.Step) + "); the live pack is untouched"
 	case hooks.StateAwaitingBoot:
 		return "updated, awaiting the first boot"
 	case hooks.StateU2Running:
@@ -121,16 +188,25 @@ func describeState(tx *hooks.Tx) string {
 			return "open, waiting for your u2 run"
 		}
 	case hooks.StateConflicts:
+		if rehearsing(tx) {
+			return "stopped on conflicts in the rehearsal copy; the live pack and server are untouched"
+		}
 		return "stopped on conflicts"
 	case hooks.StateRestored:
 		return "restored: the pack is as it was before the update"
 	case hooks.StateCommitted:
+		if tx.Rehearsal != nil && tx.Rehearsal.Boot == nil && tx.Changes.Count() == 0 {
+			return "nothing to apply: u2 changed nothing on the copy (the pack is at the level asked for); the live node was left alone"
+		}
 		return "committed"
 	case hooks.StateRolledBack:
 		return "rolled back: the first boot failed, the pre-update pack is back and up"
 	case hooks.StateNeedsAttention:
 		return "NEEDS ATTENTION: " + tx.Error
 	case hooks.StateAborted:
+		if tx.Rehearsal != nil && len(tx.Events) > 0 {
+			return "aborted: " + tx.Events[len(tx.Events)-1].Message
+		}
 		return "aborted before u2 ran"
 	}
 	return string(tx.State)
@@ -145,6 +221,9 @@ func nextText(tx *hooks.Tx) string {
 			return "run u2, then carbonguard hook post-update --exit-code <its exit code>"
 		}
 	case hooks.StateConflicts:
+		if rehearsing(tx) {
+			return "write each FILE.final in " + tx.Rehearsal.Copy + ", then carbonguard update --continue (the rehearsal goes on from there); or give up with carbonguard rollback"
+		}
 		return "write each FILE.final, then carbonguard update --continue; or give up with carbonguard rollback"
 	case hooks.StateNeedsAttention:
 		return "the server is stopped; look at the evidence, fix, and start it by hand"

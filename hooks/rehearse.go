@@ -439,7 +439,35 @@ func (r *rehearsal) capture(ctx context.Context) (*Result, error) {
 		tx.LevelAfter = levelOf(p)
 	}
 	rh.Timings.CaptureMS = time.Since(t0).Milliseconds()
+	if nothingToApply(ch) {
+		// Already at the level asked for: u2 wrote at most its own logs.
+		// Booting the copy would prove the pack the live server runs.
+		r.keepCopyU2Logs()
+		r.removeCopy()
+		removeStaging(rh)
+		rh.Timings.TotalMS = time.Since(rh.Timings.Started).Milliseconds()
+		tx.Changes = &Changes{}
+		if err := r.j.Transition(tx, StateCommitted, "u2 changed nothing on the copy (the pack is at the level asked for): nothing to apply; the live pack and server were left alone"); err != nil {
+			return nil, err
+		}
+		return &Result{Outcome: OutcomeNone, Tx: tx}, nil
+	}
 	return r.bootCopy(ctx)
+}
+
+// nothingToApply: u2 changed nothing but its own logs.
+func nothingToApply(ch *Changes) bool {
+	if ch == nil {
+		return true
+	}
+	for _, list := range [][]string{ch.Added, ch.Removed, ch.Modified} {
+		for _, p := range list {
+			if p != "updates/logs" && !strings.HasPrefix(p, "updates/logs/") {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // bootCopy boots the updated copy isolated, exactly as a drill does, and

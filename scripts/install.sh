@@ -439,6 +439,8 @@ EOF
 [update]
 # u2_backup = false             # carbonguard's verified snapshot is the backup (u2 gets --no-backup)
 # self_update_max = 3           # re-runs after u2 exit code 2
+# rehearse = false              # every update a rehearsal first: u2 on a copy booted isolated, live server stopped only if it came up
+# rehearse_dir = ""             # where the rehearsal's copy goes (default <state>/rehearsals)
 
 [snapshot]
 # keep_last = 5

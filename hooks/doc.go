@@ -14,6 +14,21 @@
 // verdict and diff, restore, start again; a second failure stops and asks
 // for a person; never a loop). Rollback restores by hand.
 //
+// Update with Rehearse (update --rehearse) keeps the live server running
+// while it lays a copy of the pack down from a snapshot (the newest verified
+// one when the pack's code and configuration are still what it holds, else
+// one taken for the copy only), runs u2 on the copy with a HOME of its own,
+// stages what u2 changed beside the live pack (a change set: apply.go), and
+// boots the copy isolated through package clone, as a restore drill does. A
+// copy that is not up ends the update with the live pack untouched
+// (*RehearsalFailedError). After an up verdict it stops the live server,
+// takes the pre-update snapshot, and applies the change set (renames,
+// journaled as state applying, finished by the next command when
+// interrupted), unless the live pack changed since the copy's snapshot a
+// path the update changes: then u2 runs on the live pack as without
+// --rehearse. The first boot is then judged as after any update. The
+// journal keeps the rehearsal's figures: its time, u2's, the live outage.
+//
 // Every step is written to the journal (<state>/journal/<tx>/tx.json,
 // atomically) before it is taken, so a process killed anywhere leaves a
 // state that Status reports and the next Update, PreUpdate, PostUpdate,
@@ -27,8 +42,9 @@
 // hooks drives snapshots through archive and the server through the small
 // Server interface, which main implements with the wrapper; it judges boots
 // by the wrapper's typed verdict (wrapper.Verdict), the one thing it takes
-// from that package, and reads the pack through Env.OpenPack. The arrows:
-// main → hooks → wrapper → pack, hooks → archive. It never prints for the
-// user and never exits; outcomes that need their own exit code come back as
-// typed errors.
+// from that package, and reads the pack through Env.OpenPack. A
+// rehearsal's copy (never the live server) is booted through clone. The
+// arrows: main → hooks → wrapper → pack, hooks → archive, hooks → clone. It
+// never prints for the user and never exits; outcomes that need their own
+// exit code come back as typed errors.
 package hooks

@@ -60,7 +60,10 @@ to the live pack, journaled; then the server is started and judged as with --sta
 rolls back). If the live pack changed a file since the copy was made that the update changes too,
 u2 runs on the live pack instead, as without --rehearse. The report gives the live outage (stop
 to up verdict) beside the rehearsal's time and u2's. Conflicts stop the rehearsal with the copy
-kept: merge in the copy, then update --continue.
+kept: merge in the copy, then update --continue. --rehearse-only stops after the copy's up verdict,
+the server still running; update --continue then applies (with --stop-server --start, or between
+a service manager's stop and start: what bin/carbonguard-update.sh --rehearse does for a systemd
+unit).
 
 The journal of transactions is in <state>/journal (carbonguard history); u2's output is kept
 there too. A process killed at any step leaves a state that carbonguard status reports and the
@@ -83,6 +86,7 @@ func updateCommand(e *env) *cli.Command {
 			&cli.BoolFlag{Name: "stop-server", Usage: "stop a running server instead of refusing"},
 			&cli.BoolFlag{Name: "continue", Usage: "continue the update that stopped on conflicts (after writing each FILE.final)"},
 			&cli.BoolFlag{Name: "rehearse", Usage: "rehearse first: u2 on a copy booted isolated while the server runs; stop it only if the copy came up (default: [update] rehearse)"},
+			&cli.BoolFlag{Name: "rehearse-only", Usage: "rehearse and stop after the copy's up verdict; update --continue applies it (for a server that systemd stops and starts)"},
 			&cli.StringFlag{Name: "u2", Usage: "the update tool (default: [update] u2, else <home>/bin/wso2update_linux)"},
 			&cli.StringFlag{Name: "username", Usage: "WSO2 account for u2 (passed as UPDATE_TOOL_USERNAME)"},
 			&cli.StringFlag{Name: "password-file", Usage: "read the u2 password from this file (first line)"},
@@ -109,6 +113,7 @@ type updateOptions struct {
 	cont, stopServer   bool
 	start, noChecks    bool
 	rehearse           bool
+	rehearseOnly       bool
 	rehearsal          hooks.RehearseOptions
 }
 
@@ -141,6 +146,10 @@ func newUpdateOptions(c *cli.Context, s *session) (updateOptions, error) {
 	o.rehearse = s.cfg.Update.Rehearse
 	if c.IsSet("rehearse") {
 		o.rehearse = c.Bool("rehearse")
+	}
+	o.rehearseOnly = c.Bool("rehearse-only")
+	if o.rehearseOnly && o.cont {
+		return o, usagef("update --rehearse-only --continue: --continue applies a rehearsal that stopped; give one of them")
 	}
 	if o.rehearsal, err = s.rehearseOptions(o.allowRoot); err != nil {
 		return o, err
@@ -181,7 +190,7 @@ func runUpdate(ctx context.Context, s *session, o updateOptions) error {
 		SelfUpdateMax: o.selfUpdateMax, U2Backup: o.u2Backup, U2Timeout: o.u2Timeout,
 		Continue: o.cont, StopServer: o.stopServer, Start: o.start,
 		U2Env: childEnviron(),
-		Rehearse: o.rehearse && !o.cont, Rehearsal: o.rehearsal,
+		Rehearse: o.rehearse && !o.cont, RehearseOnly: o.rehearseOnly, Rehearsal: o.rehearsal,
 	}
 	if !o.noChecks {
 		uo.Preflight = s.updateChecksReport()

@@ -168,8 +168,12 @@ func writeRehearsal(tw io.Writer, tx *hooks.Tx) {
 		if o.Until == "rollback" {
 			until = "rolled-back pack's up verdict"
 		}
-		fmt.Fprintf(tw, "  live outage\t%s from the stop to the %s%s: stop %s, pre-update snapshot %s, %s, boot %s\n",
-			secs(o.TotalMS), until, serving, secs(o.StopMS), secs(o.SnapshotMS), apply, secs(o.BootMS))
+		from := "the stop"
+		if o.AlreadyStopped {
+			from = "the apply (the server was already stopped)"
+		}
+		fmt.Fprintf(tw, "  live outage\t%s from %s to the %s%s: stop %s, pre-update snapshot %s, %s, boot %s\n",
+			secs(o.TotalMS), from, until, serving, secs(o.StopMS), secs(o.SnapshotMS), apply, secs(o.BootMS))
 	}
 }
 
@@ -181,6 +185,8 @@ func describeState(tx *hooks.Tx) string {
 		return "not applied: " + tx.Error + "; the live pack and server were never touched"
 	case hooks.StateRehearsing:
 		return "rehearsing (" + string(tx.Step) + "); the live pack is untouched"
+	case hooks.StateRehearsed:
+		return "rehearsed: the updated copy booted up; the live pack is untouched until update --continue"
 	case hooks.StateAwaitingBoot:
 		return "updated, awaiting the first boot"
 	case hooks.StateU2Running:
@@ -220,6 +226,8 @@ func nextText(tx *hooks.Tx) string {
 		if tx.U2 != nil && tx.U2.External {
 			return "run u2, then carbonguard hook post-update --exit-code <its exit code>"
 		}
+	case hooks.StateRehearsed:
+		return "carbonguard update --continue --stop-server --start applies it (or stop the server, update --continue, start it); carbonguard rollback gives it up"
 	case hooks.StateConflicts:
 		if rehearsing(tx) {
 			return "write each FILE.final in " + tx.Rehearsal.Copy + ", then carbonguard update --continue (the rehearsal goes on from there); or give up with carbonguard rollback"

@@ -36,6 +36,7 @@ func bootRecord(v *wrapper.Verdict) *BootRecord {
 func judge(ctx context.Context, e *Env, j *Journal, tx *Tx, v *wrapper.Verdict) (*Result, error) {
 	tx.Boot = bootRecord(v)
 	if tx.Boot.State == wrapper.Up {
+		closeOutage(tx, "update", tx.Boot)
 		msg := "the first boot after the update was up; update committed"
 		if v.Reason != "" {
 			msg += " (" + v.Reason + ")"
@@ -132,6 +133,7 @@ func rollbackFrom(ctx context.Context, e *Env, j *Journal, tx *Tx, step Rollback
 // finishRollback records the outcome of the boot after the rollback.
 func finishRollback(ctx context.Context, e *Env, j *Journal, tx *Tx) (*Result, error) {
 	if tx.AfterRollback != nil && tx.AfterRollback.State == wrapper.Up {
+		closeOutage(tx, "rollback", tx.AfterRollback)
 		msg := "rolled back: the pre-update pack is restored and up; the failed boot's evidence is in " + tx.FailedDir
 		if err := j.Transition(tx, StateRolledBack, msg); err != nil {
 			return nil, err

@@ -41,6 +41,8 @@ func nextStepHint(tx *Tx) string {
 		return "resolve the conflicts (write each FILE.final) and run carbonguard update --continue, or give up with carbonguard rollback"
 	case StateRehearsing:
 		return "carbonguard update, start or rollback removes the interrupted rehearsal's copy (the live pack was never touched)"
+	case StateRehearsed:
+		return "the updated copy booted up: carbonguard update --continue --stop-server --start applies it (or stop the server yourself, e.g. systemctl stop, run update --continue, and start it), or carbonguard rollback gives it up; the live pack is untouched"
 	case StateApplying:
 		return "carbonguard update, start or rollback finishes applying the rehearsed change set"
 	case StateU2Running:

@@ -47,6 +47,10 @@ const (
 	// down, running u2 on it or booting it (Step says which); the live pack
 	// and server are untouched.
 	StateRehearsing State = "rehearsing"
+	// StateRehearsed: update --rehearse-only: the copy booted up and the
+	// change set waits beside the live pack, untouched, for update
+	// --continue (or rollback, which gives it up).
+	StateRehearsed State = "rehearsed"
 	// StateApplying: the copy booted up, the live server is stopped and
 	// the pre-update snapshot taken; the change set u2 made on the copy is
 	// being applied to the live pack (Rehearsal.Staging holds its plan).

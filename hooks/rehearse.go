@@ -20,6 +20,7 @@ import (
 	"github.com/carbonguard/carbonguard/internal/durable"
 	"github.com/carbonguard/carbonguard/internal/humanize"
 	"github.com/carbonguard/carbonguard/pack"
+	"github.com/carbonguard/carbonguard/wrapper"
 )
 
 // RehearseOptions say how update --rehearse lays its copy down and boots it.
@@ -119,7 +120,11 @@ type Outage struct {
 	BootMS     int64     `json:"boot_ms"`     // the live server's launch to its verdict
 	// ServingMS is from the stop to the health endpoints answering again;
 	// TotalMS to the up verdict (which waits the stability window too).
-	ServingMS int64 `json:"serving_ms,omitempty"`
+	// AlreadyStopped: the server was not running when this began (stopped
+	// by its service manager before update --continue, or not running at
+	// all): the outage counts from there.
+	AlreadyStopped bool  `json:"already_stopped,omitempty"`
+	ServingMS      int64 `json:"serving_ms,omitempty"`
 	TotalMS   int64 `json:"total_ms,omitempty"`
 	// Until says which boot ended it: "update" (committed), "rollback"
 	// (the restored pack up), "" (still down: needs attention).
@@ -516,6 +521,48 @@ func (r *rehearsal) bootCopy(ctx context.Context) (*Result, error) {
 			&RehearsalFailedError{TxID: tx.ID, Verdict: state, Summary: summary, Evidence: rh.Evidence, LivePID: rh.LivePID}
 	}
 	o.Log.Info().Int64("boot_ms", res.BootMS).Str("network", res.Network).Msg("the updated copy booted up")
+	if o.RehearseOnly {
+		msg := "the updated copy booted up; the change set waits in " + rh.Staging + " for carbonguard update --continue"
+		if rh.Fallback != "" {
+			msg = "the updated copy booted up; update --continue runs u2 on the live pack (" + rh.Fallback + ")"
+		}
+		if err := r.j.Transition(tx, StateRehearsed, msg); err != nil {
+			return nil, err
+		}
+		return &Result{Outcome: OutcomeRehearsed, Tx: tx, Verdict: res.Verdict}, nil
+	}
+	return r.goLive(ctx)
+}
+
+// continueRehearsed is update --continue of a rehearsal that stopped after
+// the copy's up verdict (--rehearse-only): the server stopped (as by
+// --stop-server, or already by its service manager), the pre-update
+// snapshot, the change set.
+func continueRehearsed(ctx context.Context, o *UpdateOptions, j *Journal, tx *Tx) (*Result, error) {
+	rh := tx.Rehearsal
+	pid, running, err := o.serverPID(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("finding out whether the server runs: %w", err)
+	}
+	if running && (!o.StopServer || o.Server == nil) {
+		return nil, runningErr(pid, "update --continue")
+	}
+	p, err := o.openPack()
+	if err != nil {
+		return nil, err
+	}
+	r := &rehearsal{o: o, j: j, tx: tx, rh: rh, live: p, running: running}
+	if rh.Fallback == "" {
+		if r.plan, err = loadPlan(rh.Staging); err != nil {
+			return nil, fmt.Errorf("the rehearsed change set in %s: %w (carbonguard rollback gives the rehearsal up)", rh.Staging, err)
+		}
+	}
+	if len(o.U2Args) == 0 {
+		o.U2Args = userArgsOf(tx.U2.Args)
+	}
+	if o.Server == nil {
+		return nil, errors.New("hooks: update --continue of a rehearsal needs a Server")
+	}
 	return r.goLive(ctx)
 }
 
@@ -530,7 +577,7 @@ func (r *rehearsal) goLive(ctx context.Context) (*Result, error) {
 	if err := j.Transition(tx, StatePending, msg); err != nil {
 		return nil, err
 	}
-	out := &Outage{From: now()}
+	out := &Outage{From: now(), AlreadyStopped: !r.running}
 	rh.Timings.Outage = out
 	t0 := time.Now()
 	if err := o.ensureStopped(ctx, "update", true); err != nil {
@@ -587,43 +634,44 @@ func (r *rehearsal) goLive(ctx context.Context) (*Result, error) {
 	if err != nil || !o.Start {
 		return res, err
 	}
-	res, err = bootAndJudge(ctx, &o.Env, j, tx)
-	r.endOutage(time.Time{})
-	return res, err
+	return bootAndJudge(ctx, &o.Env, j, tx)
 }
 
-// endOutage records when the live outage ended: the up verdict of the
-// updated pack, or of the restored one after a rollback.
+// endOutage records, after a fallback, u2's run on the live pack as the
+// outage's apply.
 func (r *rehearsal) endOutage(applyStarted time.Time) {
 	tx, out := r.tx, r.rh.Timings.Outage
-	if out == nil {
+	if out == nil || tx.U2 == nil {
 		return
 	}
-	if !applyStarted.IsZero() && tx.U2 != nil {
-		// A fallback: u2 ran on the live pack; the apply is its run.
-		for _, a := range tx.U2.Attempts {
-			if a.Home == "" && a.Ended != nil && !a.Started.Before(applyStarted) {
-				out.ApplyMS += a.Ended.Sub(a.Started).Milliseconds()
-			}
-		}
-	}
-	var b *BootRecord
-	switch {
-	case tx.State == StateCommitted:
-		b, out.Until = tx.Boot, "update"
-	case tx.State == StateRolledBack:
-		b, out.Until = tx.AfterRollback, "rollback"
-	}
-	if tx.Boot != nil && tx.Boot.Verdict != nil {
-		out.BootMS = tx.Boot.Verdict.Timings.BootMS
-	}
-	if b != nil && b.Verdict != nil {
-		out.TotalMS = b.Verdict.Timings.Decided.Sub(out.From).Milliseconds()
-		if b.Verdict.Timings.HealthOK != nil {
-			out.ServingMS = b.Verdict.Timings.HealthOK.Sub(out.From).Milliseconds()
+	for _, a := range tx.U2.Attempts {
+		if a.Home == "" && a.Ended != nil && !a.Started.Before(applyStarted) {
+			out.ApplyMS += a.Ended.Sub(a.Started).Milliseconds()
 		}
 	}
 	_ = r.j.Save(tx)
+}
+
+// closeOutage records, as the first boot's judgement ends a rehearsed
+// update, when the live outage ended: the up verdict of the updated pack,
+// or of the restored one after a rollback (none when it needs attention).
+// Whichever command judges that boot (update --start, start, run) calls it.
+func closeOutage(tx *Tx, until string, b *BootRecord) {
+	if tx.Rehearsal == nil || tx.Rehearsal.Timings.Outage == nil {
+		return
+	}
+	out := tx.Rehearsal.Timings.Outage
+	if tx.Boot != nil && tx.Boot.Verdict != nil {
+		out.BootMS = tx.Boot.Verdict.Timings.BootMS
+	}
+	if b == nil || b.Verdict == nil || b.State != wrapper.Up {
+		return
+	}
+	out.Until = until
+	out.TotalMS = b.Verdict.Timings.Decided.Sub(out.From).Milliseconds()
+	if b.Verdict.Timings.HealthOK != nil {
+		out.ServingMS = b.Verdict.Timings.HealthOK.Sub(out.From).Milliseconds()
+	}
 }
 
 // finishApply applies a transaction's staged change set to the live pack

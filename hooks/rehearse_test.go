@@ -405,3 +405,60 @@ func TestRehearsalStoppedOnConflictsIsGivenUpByRollback(t *testing.T) {
 }
 
 var _ = fmt.Sprint
+
+// --rehearse-only stops after the copy's up verdict; a service manager then
+// stops the server, update --continue applies the change set, and the
+// service manager's start (carbonguard run) judges the first boot.
+func TestRehearseOnlyThenContinueUnderAServiceManager(t *testing.T) {
+	needNamespace(t)
+	t.Parallel()
+	tp := u2Fixture(t, "clean")
+	o := rehearsalOptions(t, tp.Home, tp.Env())
+	ref := reference(t, o.Env)
+	pid := startLive(t, o)
+	o.Rehearse, o.RehearseOnly = false, true
+
+	res, err := Update(context.Background(), o)
+	require.NoError(t, err)
+	assert.Equal(t, OutcomeRehearsed, res.Outcome)
+	tx := res.Tx
+	assert.Equal(t, StateRehearsed, tx.State)
+	assert.DirExists(t, tx.Rehearsal.Staging, "the change set waits")
+	assert.NoDirExists(t, tx.Rehearsal.Dir)
+	now, up := tp.PID()
+	assert.True(t, up)
+	assert.Equal(t, pid, now)
+	requireWhole(t, o.Store, ref, tp.Home)
+	st, err := Status(o.StateDir)
+	require.NoError(t, err)
+	assert.False(t, st.Interrupted)
+	assert.Contains(t, st.Next, "update --continue")
+
+	// A running server is not stopped without being asked.
+	cont := UpdateOptions{Env: o.Env, U2Env: o.U2Env, Continue: true, Rehearsal: o.Rehearsal}
+	_, err = Update(context.Background(), cont)
+	var re *pack.ServerRunningError
+	require.ErrorAs(t, err, &re)
+
+	// The service manager stops it; --continue applies; its start judges.
+	require.NoError(t, o.Server.Stop(context.Background()))
+	res, err = Update(context.Background(), cont)
+	require.NoError(t, err)
+	assert.Equal(t, StateAwaitingBoot, res.Tx.State)
+	g, err := BeginStart(context.Background(), o.Env)
+	require.NoError(t, err)
+	require.NotNil(t, g.Tx())
+	v, err := o.Server.Start(context.Background())
+	require.NoError(t, err)
+	res, err = g.AfterBoot(context.Background(), v)
+	require.NoError(t, err)
+	tx = res.Tx
+	assert.Equal(t, StateCommitted, tx.State)
+	requireUpdated(t, o.Store, tx, tp.Home)
+	requireNoCopyLeft(t, tx)
+	out := tx.Rehearsal.Timings.Outage
+	require.NotNil(t, out)
+	assert.True(t, out.AlreadyStopped)
+	assert.Equal(t, "update", out.Until)
+	assert.Positive(t, out.TotalMS)
+}

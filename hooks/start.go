@@ -152,7 +152,7 @@ func BeginStart(ctx context.Context, env Env) (*StartGuard, error) {
 				return nil, err
 			}
 			g.tx = open
-		case StateConflicts:
+		case StateConflicts, StateRehearsed:
 			if open.Rehearsal == nil || open.SnapshotID != "" {
 				return nil, &OpenTxError{Tx: open}
 			}

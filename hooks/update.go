@@ -56,6 +56,11 @@ type UpdateOptions struct {
 	// --continue of a rehearsal stopped on conflicts uses.
 	Rehearse  bool
 	Rehearsal RehearseOptions
+	// RehearseOnly stops a rehearsal after the copy's up verdict, the
+	// change set waiting (state rehearsed) for update --continue: for a
+	// server that a service manager stops and starts (systemd), between the
+	// two.
+	RehearseOnly bool
 }
 
 // Outcome says how an operation ended.
@@ -74,6 +79,9 @@ const (
 	// OutcomeRehearsalFailed: update --rehearse stopped before the live
 	// pack: u2 failed on the copy, or the copy did not boot up.
 	OutcomeRehearsalFailed Outcome = "rehearsal-failed"
+	// OutcomeRehearsed: update --rehearse-only: the copy booted up; update
+	// --continue applies the change set.
+	OutcomeRehearsed Outcome = "rehearsed"
 )
 
 // Result is what a guarded operation did.
@@ -118,6 +126,9 @@ func Update(ctx context.Context, o UpdateOptions) (*Result, error) {
 		return nil, err
 	}
 	if o.Continue {
+		if open != nil && open.State == StateRehearsed {
+			return continueRehearsed(ctx, &o, j, open)
+		}
 		if open == nil || open.State != StateConflicts {
 			if open == nil {
 				return nil, usageErr("update --continue: no update is waiting on conflicts (carbonguard history shows the last one)")
@@ -132,7 +143,7 @@ func Update(ctx context.Context, o UpdateOptions) (*Result, error) {
 	if open != nil {
 		return nil, &OpenTxError{Tx: open}
 	}
-	if o.Rehearse {
+	if o.Rehearse || o.RehearseOnly {
 		return rehearse(ctx, &o, j)
 	}
 

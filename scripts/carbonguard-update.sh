@@ -10,16 +10,22 @@
 #   carbonguard-update.sh --level 13             update up to level 13 (u2's long flags only)
 #   carbonguard-update.sh --continue             finish an update that stopped on conflicts
 #   carbonguard-update.sh --start --level 13     start the server afterwards even if it was stopped
+#   carbonguard-update.sh --rehearse --level 13  rehearse first: u2 and a first boot on an isolated copy
+#                                                while the server runs; it is stopped only if the copy came up
 #
 # The server: a running server is stopped first and started again after the
 # update (through systemctl when install.sh made the pack a systemd unit and
 # systemd runs); that start judges the first boot. A stopped server stays
 # stopped unless --start; its next start judges the first boot. --no-start
-# leaves it stopped either way.
+# leaves it stopped either way. With --rehearse the server keeps running while
+# the copy is updated and booted (carbonguard update --rehearse-only); only an
+# up verdict stops it (the systemd unit through systemctl), then carbonguard
+# update --continue applies what u2 changed and the start judges the first
+# boot; a copy that does not boot up leaves the server alone (exit 35).
 #
 # These options are carbonguard's, wherever they appear before "--"; all other
 # arguments, and everything after "--", go to u2:
-#   --start --no-start --continue --no-checks --allow-root --format text|json
+#   --start --no-start --rehearse --continue --no-checks --allow-root --format text|json
 #   --username USER --password-file FILE --password-stdin --u2-timeout DURATION
 # Credentials: --username with --password-file/--password-stdin, or
 # UPDATE_TOOL_USERNAME and UPDATE_TOOL_PASSWORD in the environment; never on
@@ -29,7 +35,8 @@
 # 30 u2 failed and the pack was restored, 31 conflicts (resolve, then
 # --continue; or carbonguard rollback), 32 the first boot failed and the pack
 # was rolled back (the old version is up), 33 the boot after the rollback
-# failed too (server stopped; a person must look), 4 locked, 5 server state.
+# failed too (server stopped; a person must look), 35 the rehearsal's copy did
+# not boot up (nothing applied, the server untouched), 4 locked, 5 server state.
 set -euo pipefail
 
 # --- installed settings: scripts/install.sh rewrites these lines ---
@@ -68,6 +75,7 @@ if [ -n "$CARBONGUARD_STATE" ]; then
 fi
 
 start=auto # auto: start again only what was running
+rehearse=no
 opts=()
 u2=()
 while [ $# -gt 0 ]; do
@@ -77,6 +85,7 @@ while [ $# -gt 0 ]; do
     --) u2+=("$@"); break ;;
     --start) start=yes ;;
     --no-start) start=no ;;
+    --rehearse) rehearse=yes ;;
     --continue|--no-checks|--password-stdin|--allow-root) opts+=("$arg") ;;
     --format|--username|--password-file|--u2-timeout)
       [ $# -gt 0 ] || die "$arg needs a value"
@@ -114,6 +123,18 @@ if use_systemd; then
   # The service manager owns the server: stop it there, update with the
   # server down, and let the unit's own start (carbonguard run) judge the
   # first boot, so that the server ends up supervised by systemd either way.
+  if [ "$rehearse" = yes ]; then
+    # The rehearsal runs while the unit does; it stops after the copy's up
+    # verdict, and the update below (--continue) applies what it rehearsed.
+    say "rehearsing the update on an isolated copy; systemd unit $CARBONGUARD_UNIT keeps running"
+    rc=0
+    "${update[@]}" --rehearse-only "${u2tail[@]}" || rc=$?
+    [ "$rc" -eq 0 ] || exit "$rc"
+    state=$("${as_user[@]}" "$CARBONGUARD_BIN" "${global[@]}" history --last | awk 'NR==2 {print $3}')
+    [ "$state" = rehearsed ] || exit 0 # nothing to apply: the unit was left alone
+    update+=(--continue)
+    u2tail=()
+  fi
   if systemctl is-active --quiet -- "$CARBONGUARD_UNIT"; then
     say "stopping systemd unit $CARBONGUARD_UNIT for the update"
     systemctl stop -- "$CARBONGUARD_UNIT"
@@ -145,7 +166,9 @@ if use_systemd; then
   esac
 fi
 
-if [ "$running" = yes ]; then
+if [ "$rehearse" = yes ]; then
+  update+=(--rehearse) # stops and starts again a running server itself, after the copy came up
+elif [ "$running" = yes ]; then
   update+=(--stop-server)
 fi
 if [ "$want_start" = yes ]; then

@@ -6,6 +6,7 @@ package scripts_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -98,7 +99,13 @@ func TestInstall(t *testing.T) {
 		"scripts/test-install.sh")
 	t.Log(out)
 	require.NoError(t, err, "scripts/test-install.sh failed")
-	assert.Contains(t, out, "test-install: all 15 passed")
+	want := 15
+	if os.Geteuid() == 0 {
+		want++ // the rehearsal through the unit: its copy boots in a network namespace
+	} else if os.Getenv("CI") != "" {
+		t.Fatal("CI must run the tests as root: the rehearsal through the unit needs a network namespace")
+	}
+	assert.Contains(t, out, fmt.Sprintf("test-install: all %d passed", want))
 }
 
 // TestDemo runs the README's first command, scripts/demo.sh, to its end:

@@ -297,6 +297,19 @@ contains "$T/systemctl.log" "systemctl stop -- carbonguard-apim-4.2.service"
 contains "$T/systemctl.log" "systemctl start -- carbonguard-apim-4.2.service"
 grep -q '"update-level": 13' "$H/updates/config.json" || fail "not back at level 13 after the rollback"
 expect 0 "$CG" --home "$H" --state "$S" status
+if [ "$(id -u)" -eq 0 ]; then # the rehearsal's copy boots in a network namespace: root only
+  # --rehearse through the unit: the same boot-breaking level is rehearsed on
+  # an isolated copy while the unit runs; it never comes down (exit 35).
+  : > "$T/systemctl.log"
+  before=$(cat "$H/wso2carbon.pid")
+  expect 35 "$H/bin/carbonguard-update.sh" --rehearse
+  contains "$T/out" "rehearsing the update on an isolated copy; systemd unit carbonguard-apim-4.2.service keeps running"
+  contains "$T/out" "the live pack was never touched"
+  ! grep -q "systemctl stop" "$T/systemctl.log" || fail "the rehearsal stopped the unit"
+  [ "$(cat "$H/wso2carbon.pid")" = "$before" ] || fail "the live server changed during the rehearsal"
+  expect 0 "$CG" --home "$H" --state "$S" status
+  ok "under systemd (stand-in), --rehearse: the broken level fails on the copy, exit 35; the unit was never stopped"
+fi
 expect 0 "$H/bin/carbonguard-server.sh" stop
 contains "$T/systemctl.log" "systemctl stop -- carbonguard-apim-4.2.service"
 expect 5 "$CG" --home "$H" --state "$S" status

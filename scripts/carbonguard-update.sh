@@ -128,7 +128,9 @@ if use_systemd; then
     # verdict, and the update below (--continue) applies what it rehearsed.
     say "rehearsing the update on an isolated copy; systemd unit $CARBONGUARD_UNIT keeps running"
     rc=0
-    "${update[@]}" --rehearse-only "${u2tail[@]}" || rc=$?
+    # Its report goes to stderr: stdout is for the update's own, at its end
+    # (one JSON document with --format json).
+    "${update[@]}" --rehearse-only "${u2tail[@]}" >&2 || rc=$?
     [ "$rc" -eq 0 ] || exit "$rc"
     state=$("${as_user[@]}" "$CARBONGUARD_BIN" "${global[@]}" history --last | awk 'NR==2 {print $3}')
     [ "$state" = rehearsed ] || exit 0 # nothing to apply: the unit was left alone

@@ -9,10 +9,16 @@
 #       jar that fails the configuration at start-up): node1 committed at 14,
 #       node2 rolled back to 13 and running, node3 untouched (same server
 #       process, still 13, no new transaction), and the playbook failed;
+#   (b2) as root, the same level 14 rehearsed (carbonguard_rehearse=true): node1
+#       has nothing to apply (same server process), node2's copy does not boot
+#       and node2 is halted with exit 35 without ever going down (same server
+#       process, still 13), node3 untouched;
 #   (c) after fixing node2's update: scripts/install.sh puts the drop-ins on
 #       all three (one shared binary), and level 15 goes through
 #       bin/carbonguard-update.sh (carbonguard_update_via=dropin, the path for
-#       systemd units): all committed at 15; then each install is undone, the
+#       systemd units), rehearsed when root: all committed at 15, with the
+#       rehearsal's figures (its time, u2's, the live outage) in the play's
+#       output; then each install is undone, the
 #       shared binary only with the last.
 #
 # Run by .ci/run when present. Needs Go and ansible-playbook (Debian:
@@ -191,6 +197,36 @@ running node3 || fail "(b) node3 is not running"
 read -r _ _ b1_cr b1_up < <(txs node1 | tail -n 1)
 read -r _ _ b2_cr b2_up < <(txs node2 | tail -n 1)
 
+# ------------------------------- (b2) level 14 rehearsed: node2 never goes down
+
+rehearse=false
+if [ "$(id -u)" -eq 0 ]; then
+  rehearse=true
+elif [ -n "${CI:-}" ]; then
+  fail "CI must run this as root: the rehearsal's copy boots in a network namespace"
+fi
+if [ "$rehearse" = true ]; then
+  for n in "${nodes[@]}"; do
+    pid_before[$n]=$(pid "$n")
+    txcount_before[$n]=$(txs "$n" | wc -l)
+  done
+  inventory "$T/u2/good" "$repo/testdata/u2/broken-boot" "$T/u2/good" > "$T/inventory.yml"
+  say "(b2) rolling level 14 again, rehearsed (broken on node2)"
+  playbook b2 '["--level", "14"]' -e carbonguard_rehearse=true
+  [ "$rc" -ne 0 ] || { cat "$T/b2.log" >&2; fail "(b2) the playbook succeeded; it must fail at node2"; }
+  grep -q "rollout halted at node2 (carbonguard exit 35" "$T/b2.log" || { cat "$T/b2.log" >&2; fail "(b2) no halt at node2 with exit 35"; }
+  [ "$(pid node1)" = "${pid_before[node1]}" ] || fail "(b2) node1 (already at 14) was restarted"
+  [ "$(txs node1 | tail -n 1 | cut -d' ' -f2)" = committed ] || fail "(b2) node1's rehearsal is not committed (nothing to apply)"
+  [ "$(level node2)" = 13 ] || fail "(b2) node2 is at level $(level node2), want 13"
+  [ "$(pid node2)" = "${pid_before[node2]}" ] || fail "(b2) node2's server was restarted (pid ${pid_before[node2]} -> $(pid node2)): the rehearsal must not touch it"
+  running node2 || fail "(b2) node2 is not running"
+  [ "$(txs node2 | tail -n 1 | cut -d' ' -f2)" = rehearsal-failed ] || fail "(b2) node2's update is not rehearsal-failed"
+  [ "$(pid node3)" = "${pid_before[node3]}" ] || fail "(b2) node3's server was restarted"
+  [ "$(txs node3 | wc -l)" = "${txcount_before[node3]}" ] || fail "(b2) node3 has a new transaction"
+else
+  say "(b2) skipped: not root (the rehearsal's copy boots in a network namespace)"
+fi
+
 # ------------------ (c) the drop-ins from install.sh, as for systemd units
 
 say "(c) install.sh on the three nodes (one shared binary), then level 15 through bin/carbonguard-update.sh"
@@ -200,9 +236,12 @@ for n in "${nodes[@]}"; do
     { cat "$T/$n/install.out" >&2; fail "(c) install.sh on $n failed"; }
 done
 inventory "$T/u2/good" "$T/u2/good" "$T/u2/good" > "$T/inventory.yml"
-playbook c '["--level", "15"]' -e carbonguard_update_via=dropin -v
+playbook c '["--level", "15"]' -e carbonguard_update_via=dropin -e carbonguard_rehearse="$rehearse" -v
 [ "$rc" -eq 0 ] || { cat "$T/c.log" >&2; fail "(c) the playbook failed (exit $rc)"; }
 grep -q "bin/carbonguard-update.sh" "$T/c.log" || fail "(c) the drop-in was not used"
+if [ "$rehearse" = true ]; then
+  grep -q "rehearsal .*live outage [0-9.]*s" "$T/c.log" || { cat "$T/c.log" >&2; fail "(c) no rehearsal figures in the play's output"; }
+fi
 for n in "${nodes[@]}"; do
   [ "$(level "$n")" = 15 ] || fail "(c) $n is at level $(level "$n"), want 15"
   running "$n" || fail "(c) $n is not running"
@@ -232,10 +271,18 @@ done
 printf '  %-22s %-6s %-12s %-7s %-8s %s -> %s\n' "(b) level 14" node1 committed "13->14" yes "${b1_cr:11:12}" "${b1_up:11:12}"
 printf '  %-22s %-6s %-12s %-7s %-8s %s -> %s  (first boot failed; old version restored and up)\n' "" node2 rolled-back "13" yes "${b2_cr:11:12}" "${b2_up:11:12}"
 printf '  %-22s %-6s %-12s %-7s %-8s %s\n' "" node3 untouched 13 yes "same server process (pid ${pid_before[node3]}), no transaction"
+if [ "$rehearse" = true ]; then
+  printf '  %-22s %-6s %-12s %-7s %-8s %s\n' "(b2) 14, rehearsed" node1 committed 14 yes "nothing to apply; same server process"
+  printf '  %-22s %-6s %-16s %-3s %-8s %s\n' "" node2 rehearsal-failed 13 yes "the copy did not boot up (exit 35); same server process, never stopped"
+  printf '  %-22s %-6s %-12s %-7s %-8s %s\n' "" node3 untouched 13 yes "same server process, no transaction"
+fi
 for n in "${nodes[@]}"; do
   read -r _ st cr up < <(txs "$n" | tail -n 1)
   printf '  %-22s %-6s %-12s %-7s %-8s %s -> %s\n' "(c) level 15, drop-in" "$n" "$st" "->15" yes "${cr:11:12}" "${up:11:12}"
 done
+if [ "$rehearse" = true ]; then
+  grep -o 'node[123]: rehearsal [^"]*' "$T/c.log" | sed 's/^/  (c) rehearsed: /'
+fi
 printf '  playbook (b) failed: "%s"\n' "$(grep -o 'rollout halted at node2[^;]*' "$T/b.log" | head -n 1)"
 echo
 say "passed in $((SECONDS - t0))s"

@@ -462,3 +462,26 @@ func TestRehearseOnlyThenContinueUnderAServiceManager(t *testing.T) {
 	assert.Equal(t, "update", out.Until)
 	assert.Positive(t, out.TotalMS)
 }
+
+// A rehearsal that finds the pack already at the level asked for leaves the
+// live node alone: no boot of the copy, no stop, no pre-update snapshot.
+func TestRehearsalWithNothingToApplyLeavesTheLiveNodeAlone(t *testing.T) {
+	needNamespace(t)
+	t.Parallel()
+	tp := u2Fixture(t, "clean")
+	o := rehearsalOptions(t, tp.Home, tp.Env())
+	o.U2Args = []string{"--level", "12"}
+	pid := startLive(t, o)
+	res, err := Update(context.Background(), o)
+	require.NoError(t, err)
+	tx := res.Tx
+	assert.Equal(t, StateCommitted, tx.State)
+	assert.Empty(t, tx.SnapshotID)
+	assert.Nil(t, tx.Rehearsal.Boot)
+	assert.Nil(t, tx.Rehearsal.Timings.Outage)
+	assert.Zero(t, tx.Changes.Count())
+	now, up := tp.PID()
+	assert.True(t, up)
+	assert.Equal(t, pid, now)
+	requireNoCopyLeft(t, tx)
+}

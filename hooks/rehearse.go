@@ -597,12 +597,7 @@ func (r *rehearsal) goLive(ctx context.Context) (*Result, error) {
 		err = fmt.Errorf("after the pre-update snapshot %s: %w", m.ID, afterErr)
 	}
 	if err != nil {
-		tx.Error = err.Error()
-		removeStaging(rh)
-		if jerr := j.Transition(tx, StateAborted, "the pre-update snapshot failed; the live pack was not changed"); jerr != nil {
-			return nil, errors.Join(err, jerr)
-		}
-		return &Result{Outcome: OutcomeNone, Tx: tx}, err
+		return r.abort(ctx, "the pre-update snapshot failed: "+err.Error(), err)
 	}
 	out.SnapshotMS = time.Since(t0).Milliseconds()
 	if err := j.Transition(tx, StatePending, "pre-update snapshot "+m.ID+" taken and verified"); err != nil {
@@ -796,10 +791,36 @@ func (r *rehearsal) abort(ctx context.Context, why string, err error) (*Result, 
 	} else {
 		why += "; the live pack was never touched"
 	}
+	if r.restartLive(ctx) {
+		why += "; the live server, stopped for it, was started again"
+	}
 	if jerr := r.j.Transition(tx, StateAborted, why); jerr != nil {
 		return nil, errors.Join(err, jerr)
 	}
 	return &Result{Outcome: OutcomeNone, Tx: tx}, err
+}
+
+// restartLive starts the live server again when the rehearsal stopped it
+// and then could not go on (before the pack was changed): a rehearsal
+// never leaves down a node it found running. It reports whether it tried.
+func (r *rehearsal) restartLive(ctx context.Context) bool {
+	if !r.running || r.rh.Timings.Outage == nil || r.o.Server == nil {
+		return false
+	}
+	ctx = context.WithoutCancel(ctx)
+	if _, running, err := r.o.Server.Running(ctx); err == nil && running {
+		return false
+	}
+	v, err := r.o.Server.Start(ctx)
+	switch {
+	case v == nil:
+		r.o.Log.Error().Err(err).Msg("starting the live server again after the rehearsal stopped")
+	case v.State != wrapper.Up:
+		r.o.Log.Error().Str("verdict", string(v.State)).Str("summary", v.Reason).Msg("the live server, started again, is not up")
+	default:
+		r.o.Log.Info().Int("pid", v.PID).Msg("the live server is up again")
+	}
+	return true
 }
 
 // keepCopyU2Logs copies u2's own logs from the copy into the evidence

@@ -485,3 +485,30 @@ func TestRehearsalWithNothingToApplyLeavesTheLiveNodeAlone(t *testing.T) {
 	assert.Equal(t, pid, now)
 	requireNoCopyLeft(t, tx)
 }
+
+// u2 failing on the copy is an update that failed (exit 30), with nothing
+// to restore: the live pack was never touched; u2's logs are kept.
+func TestRehearsalWhereU2FailsOnTheCopy(t *testing.T) {
+	needNamespace(t)
+	t.Parallel()
+	tp := u2Fixture(t, "fail-halfway")
+	o := rehearsalOptions(t, tp.Home, tp.Env())
+	ref := reference(t, o.Env)
+	pid := startLive(t, o)
+	res, err := Update(context.Background(), o)
+	var uf *UpdateFailedError
+	require.ErrorAs(t, err, &uf)
+	assert.True(t, uf.Rehearsal)
+	assert.Equal(t, 1, uf.ExitCode)
+	assert.Contains(t, uf.Error(), "the live pack and server were never touched")
+	tx := res.Tx
+	assert.Equal(t, StateRehearsalFailed, tx.State)
+	assert.Empty(t, tx.SnapshotID)
+	assert.DirExists(t, filepath.Join(tx.Rehearsal.Evidence, "u2-logs"))
+	now, up := tp.PID()
+	assert.True(t, up)
+	assert.Equal(t, pid, now)
+	requireWhole(t, o.Store, ref, tp.Home)
+	requireNoCopyLeft(t, tx)
+	requireU2StateUntouched(t, tp)
+}

@@ -125,7 +125,7 @@ type Outage struct {
 	// all): the outage counts from there.
 	AlreadyStopped bool  `json:"already_stopped,omitempty"`
 	ServingMS      int64 `json:"serving_ms,omitempty"`
-	TotalMS   int64 `json:"total_ms,omitempty"`
+	TotalMS        int64 `json:"total_ms,omitempty"`
 	// Until says which boot ended it: "update" (committed), "rollback"
 	// (the restored pack up), "" (still down: needs attention).
 	Until string `json:"until,omitempty"`

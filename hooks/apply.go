@@ -370,6 +370,11 @@ func setMeta(p string, op *applyOp, times bool) error {
 			return err
 		}
 	}
+	if st, err := os.Lstat(p); err != nil {
+		return err
+	} else if st.Mode()&fs.ModeSymlink != 0 {
+		return nil // a link has no mode of its own; chmod would change its target's
+	}
 	// chmod after chown: chown clears the setuid and setgid bits.
 	if err := os.Chmod(p, fileMode(op.Mode)); err != nil {
 		return err

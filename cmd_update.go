@@ -189,7 +189,7 @@ func runUpdate(ctx context.Context, s *session, o updateOptions) error {
 		Env: hx, U2: o.u2, U2Args: o.u2Args, Username: o.username, Password: o.password,
 		SelfUpdateMax: o.selfUpdateMax, U2Backup: o.u2Backup, U2Timeout: o.u2Timeout,
 		Continue: o.cont, StopServer: o.stopServer, Start: o.start,
-		U2Env: childEnviron(),
+		U2Env:    childEnviron(),
 		Rehearse: o.rehearse && !o.cont, RehearseOnly: o.rehearseOnly, Rehearsal: o.rehearsal,
 	}
 	if !o.noChecks {

@@ -404,7 +404,7 @@ func TestRehearsalStoppedOnConflictsIsGivenUpByRollback(t *testing.T) {
 	assert.Nil(t, st.Open)
 }
 
-var _ = fmt.Sprint
+
 
 // --rehearse-only stops after the copy's up verdict; a service manager then
 // stops the server, update --continue applies the change set, and the
@@ -511,4 +511,28 @@ func TestRehearsalWhereU2FailsOnTheCopy(t *testing.T) {
 	requireWhole(t, o.Store, ref, tp.Home)
 	requireNoCopyLeft(t, tx)
 	requireU2StateUntouched(t, tp)
+}
+
+// When what follows the pre-update snapshot fails (the push off the host,
+// with [remote] required), the rehearsal stops before changing the pack and
+// starts again the live server it stopped.
+func TestRehearsalThatCannotGoOnStartsTheLiveServerAgain(t *testing.T) {
+	needNamespace(t)
+	t.Parallel()
+	tp := u2Fixture(t, "clean")
+	o := rehearsalOptions(t, tp.Home, tp.Env())
+	ref := reference(t, o.Env)
+	pid := startLive(t, o)
+	o.AfterSnapshot = func(context.Context, *archive.Manifest) error { return fmt.Errorf("restic: repository unreachable") }
+	res, err := Update(context.Background(), o)
+	require.ErrorContains(t, err, "repository unreachable")
+	tx := res.Tx
+	assert.Equal(t, StateAborted, tx.State)
+	assert.Contains(t, tx.Events[len(tx.Events)-1].Message, "the live server, stopped for it, was started again")
+	now, up := tp.PID()
+	assert.True(t, up, "the live server is running again")
+	assert.NotEqual(t, pid, now)
+	assert.True(t, answers(tp))
+	requireWhole(t, o.Store, ref, tp.Home)
+	requireNoCopyLeft(t, tx)
 }

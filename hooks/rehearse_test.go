@@ -404,8 +404,6 @@ func TestRehearsalStoppedOnConflictsIsGivenUpByRollback(t *testing.T) {
 	assert.Nil(t, st.Open)
 }
 
-
-
 // --rehearse-only stops after the copy's up verdict; a service manager then
 // stops the server, update --continue applies the change set, and the
 // service manager's start (carbonguard run) judges the first boot.

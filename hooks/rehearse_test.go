@@ -534,3 +534,34 @@ func TestRehearsalThatCannotGoOnStartsTheLiveServerAgain(t *testing.T) {
 	requireWhole(t, o.Store, ref, tp.Home)
 	requireNoCopyLeft(t, tx)
 }
+
+// The copy came up, but the live node's first boot after the apply fails
+// (here a bundle that appeared on the live node only): the pack is rolled
+// back exactly as after any update, and the outage ends with the restored
+// pack's up verdict.
+func TestRehearsedUpdateWhoseLiveBootFailsIsRolledBack(t *testing.T) {
+	needNamespace(t)
+	t.Parallel()
+	tp := u2Fixture(t, "clean")
+	o := rehearsalOptions(t, tp.Home, tp.Env())
+	startLive(t, o)
+	o.CrashPoint = func(state, step string) {
+		if state == string(StateApplying) && step == "" {
+			testpack.WriteBehaviourJar(t, tp.Home, "fail-config")
+		}
+	}
+	res, err := Update(context.Background(), o)
+	var rb *RolledBackError
+	require.ErrorAs(t, err, &rb, "%v", err)
+	tx := res.Tx
+	assert.Equal(t, StateRolledBack, tx.State)
+	assert.True(t, tx.Rehearsal.Applied)
+	requireWhole(t, o.Store, tx.SnapshotID, tp.Home)
+	out := tx.Rehearsal.Timings.Outage
+	require.NotNil(t, out)
+	assert.Equal(t, "rollback", out.Until)
+	assert.Positive(t, out.TotalMS)
+	_, up := tp.PID()
+	assert.True(t, up && answers(tp), "the restored pack is up")
+	requireNoCopyLeft(t, tx)
+}

@@ -601,7 +601,15 @@ func (r *rehearsal) goLive(ctx context.Context) (*Result, error) {
 	}
 	out.SnapshotMS = time.Since(t0).Milliseconds()
 	if err := j.Transition(tx, StatePending, "pre-update snapshot "+m.ID+" taken and verified"); err != nil {
-		return nil, err
+		// As recordPreUpdateSnapshot: a snapshot the journal cannot record
+		// is removed again (or, should this process die first, by the next
+		// command's dropUnrecordedSnapshots), and the live node is left as
+		// it was, its server started again.
+		tx.SnapshotID, tx.Dumps = "", nil
+		if derr := o.Store.Delete(m.ID); derr != nil {
+			err = errors.Join(err, fmt.Errorf("removing the pre-update snapshot %s, which the journal could not record: %w", m.ID, derr))
+		}
+		return r.abort(ctx, "the journal could not record the pre-update snapshot: "+err.Error(), err)
 	}
 	o.Start = o.Start || r.running
 

@@ -23,7 +23,10 @@ boot is judged:
              carbonguard was interrupted
 
 The verdict and its evidence are printed (--format text or json) and saved in the state directory
-(verdicts/last.json). A failed server is left running for inspection; stop it with carbonguard stop.
+(verdicts/last.json); a server that exits during its boot is shown with its console's last lines
+(the script's own "Error: JAVA_HOME is not defined correctly.", the JVM's refusals), which the
+console otherwise does not keep. A failed server is left running for inspection; stop it with
+carbonguard stop.
 
 Before the launch the production checks run as a gate: findings at or above the fail threshold
 ([start] fail_on, else [check] fail_on, else high) refuse the start unless --force with

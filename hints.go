@@ -98,6 +98,8 @@ func bootHint(e *wrapper.BootError) string {
 		return "the server may still be booting: see carbonguard status, or stop it with carbonguard stop"
 	case v.State == wrapper.Unknown:
 		return "the server is running but could not be confirmed healthy; check the endpoints listed above and " + v.Log.Path
+	case e.ExitedWithoutLog() && v.Console != nil && len(v.Console.Tail) > 0:
+		return "the server exited without writing to its log: the verdict shows its console's last lines (JAVA_HOME, JVM options)"
 	case e.ExitedWithoutLog():
 		return "the server exited without writing to its log: run carbonguard run to see its console output (JAVA_HOME, JVM options)"
 	case v.Exit == nil && !e.Stopped:

@@ -16,8 +16,15 @@
 // from the stock start, on purpose: a stale PID file is removed first (the
 // kernel never deletes it, and the stock start refuses to start when the old
 // number now belongs to another process), and the console goes to
-// Options.ConsoleLog when set (else it is discarded, as the stock start
-// does).
+// Options.ConsoleLog when set; else it is discarded, as the stock start
+// does, once the boot is judged. During the boot carbonguard reads it
+// through a pipe into a bounded buffer (the last 16 KiB), so that a server
+// that exits before Carbon's log says anything ("Error: JAVA_HOME is not
+// defined correctly.") is explained by its own last lines; a server that
+// lives on gets a drainer (cat >/dev/null, in a session of its own), which
+// ends with the last process holding the console. Neither a pipe nobody
+// reads (it would block the server once full) nor one whose reader has gone
+// (the script's shell dies of SIGPIPE on its next echo) is left behind.
 //
 // One more difference, invisible to the script: the shell reads it with "."
 // and then exits with the loop's $status. The stock loop is the script's last
@@ -69,7 +76,8 @@
 // said. The Verdict carries its evidence (matched lines with when they were
 // read and the server's own timestamp, endpoint answers with status, latency
 // and error, timings, PIDs, exit status, the last log lines of a boot that
-// is not up) and is saved atomically as <state>/verdicts/last.json plus a
+// is not up, the last console lines of a server that exited during its
+// boot) and is saved atomically as <state>/verdicts/last.json plus a
 // bounded history.
 //
 // Start leaves a failed server as it is (a hung JVM is worth a thread dump).

@@ -114,9 +114,10 @@ type Options struct {
 	// discarded). Start always detaches the console: see ConsoleLog.
 	Stdout, Stderr io.Writer
 	// ConsoleLog is a file that receives the console of a server launched
-	// by Start. Empty discards it, as the stock script's start does
-	// (Carbon's console repeats its whole log, so a file would grow
-	// without rotation).
+	// by Start. Empty discards it once the boot is judged, as the stock
+	// script's start does (Carbon's console repeats its whole log, so a
+	// file would grow without rotation); until then its last lines are
+	// kept for the verdict (see doc.go).
 	ConsoleLog string
 	// Environ is the environment the script starts from; nil means the
 	// process's own.

@@ -344,21 +344,26 @@ func (s *Server) start(ctx context.Context, command string) (*Verdict, error) {
 	}
 	defer tail.Close()
 	cmd := s.command(l.who, false)
-	if s.o.ConsoleLog != "" {
-		f, err := os.OpenFile(s.o.ConsoleLog, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640)
-		if err != nil {
-			return nil, fmt.Errorf("console log: %w", err)
-		}
-		defer f.Close()
-		cmd.Stdout, cmd.Stderr = f, f
+	console, err := newBootConsole(s.o.ConsoleLog, s.log)
+	if err != nil {
+		return nil, err
 	}
+	console.attach(cmd)
 	launched := s.o.Now()
 	s.log.Info().Str("script", s.p.Script).Strs("args", s.args).Str("user", l.who.name).Msg("starting the server")
 	child, err := startChild(cmd, s.startFunc(), s.p.PIDFile, s.o.Now)
 	if err != nil {
+		console.abandon()
 		return nil, fmt.Errorf("starting %s: %w", s.p.Script, err)
 	}
+	console.launched()
 	v := Watch(ctx, s.watchSpec(tail, child, launched))
+	if v.Exit != nil {
+		// The server did not survive its boot: what the script or the JVM
+		// said last is evidence (Carbon's log may hold nothing).
+		v.Console = console.evidence(exitGrace)
+	}
+	console.release(l.who)
 	s.baseVerdict(v, command, child, l)
 	s.logVerdict(v)
 	s.save(v)

@@ -60,8 +60,11 @@ type Verdict struct {
 	Lines  []LogLine      `json:"lines,omitempty"`
 	Health []HealthResult `json:"health,omitempty"`
 	Log    LogEvidence    `json:"log"`
-	Rules  RulesRecord    `json:"rules"`
-	Gate   *GateRecord    `json:"gate,omitempty"`
+	// Console is the end of the console of a server that exited during
+	// its boot (Start; Run shows its console as it comes).
+	Console *ConsoleEvidence `json:"console,omitempty"`
+	Rules   RulesRecord      `json:"rules"`
+	Gate    *GateRecord      `json:"gate,omitempty"`
 	// Notes are remarks that do not change the verdict (a stale PID file
 	// removed, a restart seen, a probe that skipped TLS verification).
 	Notes []string `json:"notes,omitempty"`
@@ -199,6 +202,16 @@ func (v *Verdict) WriteText(w io.Writer) error {
 	if v.State != Up && len(v.Log.Tail) > 0 {
 		ew.printf("  last log lines:\n")
 		for _, l := range v.Log.Tail {
+			ew.printf("    %s\n", l)
+		}
+	}
+	if c := v.Console; v.State != Up && c != nil && len(c.Tail) > 0 {
+		if c.Path != "" {
+			ew.printf("  last console lines (%s):\n", c.Path)
+		} else {
+			ew.printf("  last console lines:\n")
+		}
+		for _, l := range c.Tail {
 			ew.printf("    %s\n", l)
 		}
 	}

@@ -53,8 +53,7 @@ fail_on, per-check severity overrides, disabled checks, the snapshot RPO and acc
 
 Acceptances naming an unknown check are errors (exit 2); expired and unused ones are warned about.
 --no-accept ignores them all (CI).
-
-` + exitStatusHelp,
+`,
 		Flags: []cli.Flag{
 			&cli.StringSliceFlag{Name: "home", Usage: "product home to check (repeatable; default: the global --home, $CARBON_HOME or the current directory)"},
 			checkFormats.flag(),

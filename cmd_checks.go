@@ -12,8 +12,7 @@ func checksCommand(e *env) *cli.Command {
 		Usage: "list the production checks (ID, severity, category, title)",
 		Description: `checks lists the registry of production checks that check runs. --format markdown writes
 the reference page: carbonguard checks --format markdown > docs/checks.md
-
-` + exitStatusHelp,
+`,
 		Flags: []cli.Flag{checksFormats.flag()},
 		Action: func(c *cli.Context) error {
 			if err := noArgs(c, "checks"); err != nil {

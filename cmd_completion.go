@@ -53,8 +53,7 @@ carbonguard itself for the candidates, so it stays right after an upgrade.
    zsh:   carbonguard completion zsh > "${fpath[1]}/_carbonguard"   (then: compinit)
 
 scripts/install.sh installs the bash script under <prefix>/share/bash-completion/completions.
-
-` + exitStatusHelp,
+`,
 		Action: func(c *cli.Context) error {
 			if c.Args().Len() != 1 {
 				return usagef("completion takes one argument: bash or zsh")

@@ -57,8 +57,7 @@ DATABASES:
    url = "jdbc:h2:./repository/database/WSO2AM_DB;DB_CLOSE_ON_EXIT=FALSE"
 
 check reports CG-HOST-140 when no drill passed within [check] drill_max_age (default 30d).
-
-` + exitStatusHelp,
+`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "target", Usage: "lay the copy down at `DIR`, which must not exist (its parent must), outside the live pack"},
 			&cli.BoolFlag{Name: "keep", Usage: "keep the copy for inspection (default: [drill] keep, else removed)"},

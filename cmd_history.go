@@ -24,8 +24,7 @@ state, update level before and after, pre-update snapshot, last change and its n
 restore drills, oldest first: id, outcome, level reached, snapshot, RTO, when, and why. --format
 json gives every transaction and drill in full (u2 attempts, files changed, conflicts, boot
 verdicts, events; the drills' records with the copy's verdict). --last keeps the newest of each.
-
-` + exitStatusHelp,
+`,
 		Flags: []cli.Flag{
 			textOrJSON.flag(),
 			&cli.BoolFlag{Name: "last", Usage: "only the newest transaction (scripts: history --last | awk 'NR==2 {print $3}' is its state)"},

@@ -28,8 +28,7 @@ starts and judges it now); 3 → conflicts, the transaction stays open (merge, r
 --continue, then post-update again; or carbonguard update --continue); 2 → run u2 again and call
 post-update with its new code; 1 after a --continue that left conflicts → still conflicts;
 1, 4 or anything else → the pre-update snapshot is restored at once.
-
-` + exitStatusHelp,
+`,
 		Subcommands: []*cli.Command{
 			{
 				Name:  "pre-update",

@@ -26,8 +26,7 @@ script, log and PID files, the effective port offset and every listener with its
 
 -D key=value passes a system property as the server would get it (e.g. -D portOffset=2, which wins
 over [server] offset, as in Carbon).
-
-` + exitStatusHelp,
+`,
 		Flags: []cli.Flag{
 			textOrJSON.flag(),
 			&cli.StringSliceFlag{Name: "D", Usage: "system property `key=value` the server would get (repeatable)"},

@@ -21,8 +21,7 @@ func portsCommand(e *env) *cli.Command {
 ([server] offset, or -D portOffset=N, which wins): the list to open in the firewall. Listeners that
 are switched off (e.g. JMX with rmi_server_start = false) are left out unless --all is given.
 Plain-text listeners are marked: expose them only where needed.
-
-` + exitStatusHelp,
+`,
 		Flags: []cli.Flag{
 			&cli.StringSliceFlag{Name: "home", Usage: "product home (repeatable; default: the global --home, $CARBON_HOME or the current directory)"},
 			textOrJSON.flag(),

@@ -10,8 +10,7 @@ func restartCommand(e *env) *cli.Command {
 		ArgsUsage: " ",
 		Description: `restart is stop (SIGTERM, then SIGKILL after --stop-timeout) followed by start; see
 carbonguard start --help for the launch, the gate and the verdict.
-
-` + exitStatusHelp,
+`,
 		Flags:  append(startFlags(), textOrJSON.flag(), stopTimeoutFlag()),
 		Action: action(e, launchNeeds, newStartOptions(true), runStart),
 	}

@@ -30,8 +30,7 @@ or [start] user, as for start.
 A snapshot that cannot be restored (corrupt: 20, incomplete: 21) is found while it is staged
 beside the pack: the rollback is refused, the pack is not changed, and the update it was about
 stays as it was (a later rollback still finds it).
-
-` + exitStatusHelp,
+`,
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "stop-server", Usage: "stop a running server instead of refusing"},
 			&cli.BoolFlag{Name: "with-databases", Usage: "also restore the database dumps the snapshot holds ([[snapshot.database]] restore commands), each after a confirmation"},

@@ -28,8 +28,7 @@ carbonguard exits with the server's own exit status (143 after SIGTERM, as every
 Recommended systemd unit: Type=notify, NotifyAccess=main, ExecStart=carbonguard --home H run,
 KillMode=mixed, SuccessExitStatus=143, TimeoutStartSec and TimeoutStopSec above carbonguard's
 timeout and stop timeout.
-
-` + exitStatusHelp,
+`,
 		Flags:  append(startFlags(), stopTimeoutFlag()),
 		Action: action(e, launchNeeds, newLaunchOptions, runRun),
 	}

@@ -45,8 +45,7 @@ Restore unpacks into a staging directory beside the pack, verifies it against th
 swaps it in with renames recorded beforehand, so an interrupted restore is finished (or, if it had
 not started swapping, undone) by the next snapshot command. The previous tree is kept beside the
 pack as <pack>.displaced-<id>-<time> until snapshot drop-displaced.
-
-` + exitStatusHelp,
+`,
 		Subcommands: []*cli.Command{
 			snapshotCreateCommand(e),
 			snapshotListCommand(e),

@@ -23,8 +23,7 @@ database dumps, tar stream), checks every entry and byte against its manifest an
 length and SHA-256 against what was pushed, and lists it only then. It needs no pack: at a DR
 site, give the state directory (--state) and then lay the pack down with
 snapshot restore --target DIR ID.
-
-` + exitStatusHelp,
+`,
 		ArgsUsage: "ID",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "pack", Usage: "the pack `NAME` (its home's base name) when several packs pushed the same ID"},

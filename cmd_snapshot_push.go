@@ -17,8 +17,7 @@ func snapshotPushCommand(e *env) *cli.Command {
 uncompressed tar stream, through restic backup --stdin, so that restic's deduplication stores only
 what changed since the last push. The snapshot is checked against its manifest as it is read; a
 snapshot already in the repository is not sent again. No ID: the newest snapshot.
-
-` + exitStatusHelp,
+`,
 		ArgsUsage: "[ID...|latest]",
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "all", Usage: "push every snapshot (those in the repository already are skipped)"},

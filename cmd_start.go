@@ -52,7 +52,7 @@ func startCommand(e *env) *cli.Command {
 		Name:        "start",
 		Usage:       "start the server in the background and judge its boot",
 		ArgsUsage:   " ",
-		Description: startDescription + exitStatusHelp,
+		Description: startDescription,
 		Flags:       append(startFlags(), textOrJSON.flag()),
 		Action:      action(e, launchNeeds, newStartOptions(false), runStart),
 	}

@@ -21,8 +21,7 @@ func statusCommand(e *env) *cli.Command {
 command line names this home), since when, which ports of the pack's port table listen (and
 whether the server or another process holds them), the last boot verdict, and the update
 transaction, if one is open, and the last restore drill. It exits 0 when the server runs and 5 when it does not.
-
-` + exitStatusHelp,
+`,
 		Flags:  []cli.Flag{textOrJSON.flag()},
 		Action: action(e, needs{config: true, state: true, pack: packProcess}, newStatusOptions, runStatus),
 	}

@@ -25,8 +25,7 @@ stop takes the pack's lock for as long as it stops the server, and refuses (exit
 guarded operation holds it: an update, a first boot being judged, a rollback bringing the old
 version back up. A server stopped under them would be judged failed and rolled back, or left
 down after a rollback. --force stops it anyway (logged, with who did it).
-
-` + exitStatusHelp,
+`,
 		Flags: []cli.Flag{textOrJSON.flag(), stopTimeoutFlag(),
 			&cli.BoolFlag{Name: "force", Usage: "stop the server even while a guarded operation (update, first boot, rollback) holds the pack's lock (logged)"}},
 		Action: action(e, needs{config: true, state: true, pack: packProcess}, newStopOptions, runStop),

@@ -80,7 +80,7 @@ func updateCommand(e *env) *cli.Command {
 		Name:        "update",
 		Usage:       "run u2 as a guarded update: snapshot, update, and roll back if the first boot fails",
 		ArgsUsage:   "[-- U2 ARGS...]",
-		Description: updateHelp + exitStatusHelp,
+		Description: updateHelp,
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "start", Usage: "start the server after a successful update and judge its boot (commit or roll back)"},
 			&cli.BoolFlag{Name: "stop-server", Usage: "stop a running server instead of refusing"},

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"slices"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -28,8 +29,9 @@ import (
 // reads the packages' sources and fails when one is missing). The hints
 // that name commands and flags are in hints.go.
 
-// The exit codes, documented in every command's help (EXIT STATUS) and in the
-// README. A code once given a meaning keeps it.
+// The exit codes, documented in the help (EXIT STATUS: every code in
+// carbonguard --help, each command's own in its help) and in the README. A
+// code once given a meaning keeps it.
 const (
 	exitOK             = 0  // success
 	exitFindings       = 1  // a check refused: findings at or above the fail threshold (check, the start gate), or the update's safety preflight
@@ -57,40 +59,188 @@ const (
 	exitRehearsalFailed = 35
 )
 
-const exitStatusHelp = `EXIT STATUS:
-   0   success
-   1   check: findings at or above the fail threshold (start: refused by the check gate;
-       update, hook pre-update: refused by the update's safety preflight, nothing changed)
-   2   usage or configuration error (bad flags, bad carbonguard.toml, not a pack, invalid pack configuration)
-   3   could not run (I/O error, missing tool, internal error)
-   4   the pack is locked by another running guarded operation (carbonguard status shows which);
-       stop, start, restart and run refuse too (stop --force overrides, logged)
-   5   the server is in the wrong state (running during a snapshot, restore or update); status: not running
-   6   refused to start the server as root (use --allow-root, or run it as a configured user)
-   7   interrupted by a signal; the next command finishes or undoes the step
-   10  start: boot verdict failed
-   11  start: boot verdict unknown
-   12  drill: the copy of the snapshot did not boot up (verdict failed or unknown), or did not
-       match its snapshot; the drill's record keeps the verdict and the evidence (a refused
-       drill, for production databases or no isolation, is a usage error: 2)
-   20  snapshot: the archive is corrupt (does not match its manifest)
-   21  snapshot: the snapshot is incomplete
-   30  update: u2 failed and the pre-update snapshot was restored (--rehearse: u2 failed on the
-       copy; the live pack was never touched)
-   31  an update transaction is open and waits for you: u2 left conflicts (resolve, then update
-       --continue; or rollback); hook post-update: u2 exited 2 (run it again); or this command
-       was refused because that transaction is open (carbonguard status says how to move it on)
-   32  the boot after an update failed and the pack was rolled back; the old version is up
-   33  the boot failed again after the rollback; the server is stopped, a person must look
-   34  an interrupted operation was found and finished or undone, and nothing else was done
-   35  update --rehearse: the updated copy did not boot up (verdict failed or unknown); the update
-       was not applied, the live pack and server were never touched; the copy's evidence is kept
+// exitMeaning is one line of an EXIT STATUS table: what code means, and,
+// for the commands of by, what it means there when that is narrower.
+type exitMeaning struct {
+	code int
+	text string
+	by   map[string]string
+}
 
-   After a crash or kill, the next update, hook, rollback, start, run or restart first finishes
+// exitMeanings are the codes in order, with their help text.
+var exitMeanings = []exitMeaning{
+	{exitOK, "success", nil},
+	{exitFindings, "check: findings at or above the fail threshold (start: refused by the check gate;\n" +
+		"update, hook pre-update: refused by the update's safety preflight, nothing changed)", map[string]string{
+		"check":            "findings at or above the fail threshold",
+		"start":            "refused by the check gate (nothing was started)",
+		"run":              "refused by the check gate (nothing was started)",
+		"restart":          "refused by the check gate (the server was stopped and not started)",
+		"update":           "refused by the update's safety preflight (or, with --start, the check gate); nothing changed",
+		"hook pre-update":  "refused by the update's safety preflight; nothing changed",
+		"hook post-update": "with --start: refused by the check gate; the update awaits its first boot",
+	}},
+	{exitUsage, "usage or configuration error (bad flags, bad carbonguard.toml, not a pack, invalid pack configuration)", map[string]string{
+		"snapshot create": "usage or configuration error (bad flags, bad carbonguard.toml, not a pack), or entries a\n" +
+			"snapshot cannot hold (FIFOs, sockets, devices, unreadable files), all listed",
+	}},
+	{exitFailure, "could not run (I/O error, missing tool, internal error)", nil},
+	{exitLocked, "the pack is locked by another running guarded operation (carbonguard status shows which);\n" +
+		"stop, start, restart and run refuse too (stop --force overrides, logged)", map[string]string{
+		"stop":   "a guarded operation (update, first boot, rollback) holds the pack's lock; --force stops the server anyway (logged)",
+		"drill":  "another drill runs on this state directory",
+		"update": "the pack is locked by another running guarded operation (carbonguard status shows which)",
+	}},
+	{exitServerState, "the server is in the wrong state (running during a snapshot, restore or update); status: not running", map[string]string{
+		"status":           "the server is not running",
+		"snapshot create":  "the server is running (stop it first; --allow-running takes the snapshot anyway)",
+		"snapshot restore": "the server is running (stop it first)",
+		"update":           "the server is running (stop it first, or pass --stop-server)",
+		"hook pre-update":  "the server is running (stop it first, or pass --stop-server)",
+		"rollback":         "the server is running (stop it first, or pass --stop-server)",
+		"start":            "the server is running already (carbonguard restart restarts it)",
+		"run":              "the server is running already",
+	}},
+	{exitRoot, "refused to start the server as root (use --allow-root, or run it as a configured user)", nil},
+	{exitInterrupted, "interrupted by a signal; the next command finishes or undoes the step", nil},
+	{exitBootFailed, "start: boot verdict failed", map[string]string{
+		"start":   "boot verdict failed (the server is left as it is: stop it with carbonguard stop)",
+		"restart": "boot verdict failed (the server is left as it is: stop it with carbonguard stop)",
+		"run":     "boot verdict failed; the server was stopped",
+	}},
+	{exitBootUnknown, "start: boot verdict unknown", map[string]string{
+		"start":   "boot verdict unknown (the server runs but was not confirmed healthy)",
+		"restart": "boot verdict unknown (the server runs but was not confirmed healthy)",
+	}},
+	{exitDrillFailed, "drill: the copy of the snapshot did not boot up (verdict failed or unknown), or did not\n" +
+		"match its snapshot; the drill's record keeps the verdict and the evidence (a refused\n" +
+		"drill, for production databases or no isolation, is a usage error: 2)", nil},
+	{exitCorrupt, "snapshot: the archive is corrupt (does not match its manifest)", map[string]string{
+		"rollback": "the snapshot to restore is corrupt; the rollback was refused and the pack was not changed",
+	}},
+	{exitIncomplete, "snapshot: the snapshot is incomplete", map[string]string{
+		"rollback": "the snapshot to restore is incomplete; the rollback was refused and the pack was not changed",
+	}},
+	{exitUpdateFailed, "update: u2 failed and the pre-update snapshot was restored (--rehearse: u2 failed on the\n" +
+		"copy; the live pack was never touched)", map[string]string{
+		"update":           "u2 failed and the pre-update snapshot was restored (--rehearse: u2 failed on the copy; the live pack was never touched)",
+		"hook post-update": "u2 failed (--exit-code 1, 4 or another) and the pre-update snapshot was restored",
+	}},
+	{exitUpdateOpen, "an update transaction is open and waits for you: u2 left conflicts (resolve, then update\n" +
+		"--continue; or rollback); hook post-update: u2 exited 2 (run it again); or this command\n" +
+		"was refused because that transaction is open (carbonguard status says how to move it on)", map[string]string{
+		"update":           "u2 left conflicts (resolve, then update --continue; or rollback); the transaction stays open",
+		"hook post-update": "u2 left conflicts (--exit-code 3), or exited 2 (it updated itself: run it again); the transaction stays open",
+	}},
+	{exitRolledBack, "the boot after an update failed and the pack was rolled back; the old version is up", nil},
+	{exitNeedsAttention, "the boot failed again after the rollback; the server is stopped, a person must look", map[string]string{
+		"rollback": "the restore failed; the server is stopped, a person must look",
+	}},
+	{exitRecovered, "an interrupted operation was found and finished or undone, and nothing else was done", map[string]string{
+		"update":          "an interrupted operation was found and finished or undone; nothing else was done: run it again",
+		"hook pre-update": "an interrupted operation was found and finished or undone; nothing else was done: run it again",
+	}},
+	{exitRehearsalFailed, "update --rehearse: the updated copy did not boot up (verdict failed or unknown); the update\n" +
+		"was not applied, the live pack and server were never touched; the copy's evidence is kept", nil},
+}
+
+// recoveryRuleHelp is the recovery rule, in carbonguard's own help.
+const recoveryRuleHelp = `   After a crash or kill, the next update, hook, rollback, start, run or restart first finishes
    or undoes what was left, says so, and stops there: 34 when the pack is in a known state again
    (as before the update, or rolled back and up), 33 when a person must look. The exception is
-   rollback when that recovery already restored the update it was asked to roll back: 0.
-   run: the server's own exit status is passed through`
+   rollback when that recovery already restored the update it was asked to roll back: 0.`
+
+// passThrough is the EXIT STATUS line of run, which exits with the server's
+// own status.
+const passThrough = "run: the server's own exit status is passed through"
+
+// commandExits are the codes each command can return, by its path ("" is
+// carbonguard itself, which lists them all). Its help's EXIT STATUS shows
+// these (TestCommandsDeclareTheirExitCodes; TestScripts fails when a
+// script sees a command exit with a code it does not declare). A new
+// command, or a command meeting a new error, declares its codes here.
+var commandExits = map[string][]int{
+	"version": {0, 2, 3},
+	"pack":    {0, 2, 3},
+	"check":   {0, 1, 2, 3},
+	"checks":  {0, 2, 3},
+	"ports":   {0, 2, 3},
+	"history": {0, 2, 3},
+
+	"snapshot create":         {0, 2, 3, 4, 5, 7, 20, 21},
+	"snapshot list":           {0, 2, 3},
+	"snapshot show":           {0, 2, 3, 20, 21},
+	"snapshot verify":         {0, 2, 3, 7, 20, 21},
+	"snapshot diff":           {0, 2, 3, 20, 21},
+	"snapshot restore":        {0, 2, 3, 4, 5, 7, 20, 21},
+	"snapshot push":           {0, 2, 3, 7, 20, 21},
+	"snapshot pull":           {0, 2, 3, 4, 7, 20, 21},
+	"snapshot prune":          {0, 2, 3, 4},
+	"snapshot drop-displaced": {0, 2, 3, 4},
+
+	// A start inside an update's first boot answers with the update's
+	// outcome (32, 33).
+	"start":   {0, 1, 2, 3, 4, 5, 6, 7, 10, 11, 31, 32, 33, 34},
+	"restart": {0, 1, 2, 3, 4, 6, 7, 10, 11, 31, 32, 33, 34},
+	"run":     {0, 1, 2, 3, 4, 5, 6, 7, 10, 31, 33, 34}, // and the server's own status
+	"stop":    {0, 2, 3, 4, 7},
+	"status":  {0, 2, 3, 5},
+
+	"update":           {0, 1, 2, 3, 4, 5, 6, 7, 30, 31, 32, 33, 34, 35},
+	"hook pre-update":  {0, 1, 2, 3, 4, 5, 7, 31, 33, 34},
+	"hook post-update": {0, 1, 2, 3, 4, 5, 6, 7, 30, 31, 32, 33, 34},
+	"rollback":         {0, 2, 3, 4, 5, 6, 7, 20, 21, 31, 32, 33, 34},
+
+	"drill": {0, 1, 2, 3, 4, 7, 12, 20, 21},
+
+	"completion": {0, 2, 3},
+	"__complete": {0, 2, 3},
+}
+
+// exitStatusHelp is the whole table, in carbonguard's own help.
+var exitStatusHelp = exitStatusFor("")
+
+// exitStatusFor is the EXIT STATUS section of the command at path: the
+// codes it declares in commandExits; for a command with subcommands, theirs;
+// for carbonguard itself, every code.
+func exitStatusFor(path string) string {
+	codes, own := commandExits[path]
+	if !own && path != "" {
+		for p, cs := range commandExits {
+			if strings.HasPrefix(p, path+" ") {
+				own = true
+				for _, c := range cs {
+					if !slices.Contains(codes, c) {
+						codes = append(codes, c)
+					}
+				}
+			}
+		}
+	}
+	var b strings.Builder
+	b.WriteString("EXIT STATUS:")
+	for _, m := range exitMeanings {
+		if own && !slices.Contains(codes, m.code) {
+			continue
+		}
+		text := m.text
+		if t, ok := m.by[path]; ok && own {
+			text = t
+		}
+		fmt.Fprintf(&b, "\n   %-3d %s", m.code, strings.ReplaceAll(text, "\n", "\n       "))
+	}
+	switch {
+	case !own:
+		b.WriteString("\n\n" + recoveryRuleHelp)
+		b.WriteString("\n   " + passThrough)
+	case path == "run":
+		b.WriteString("\n   any other: the server's own exit status (143 after SIGTERM, as every JVM reports it)")
+	}
+	if own {
+		b.WriteString("\n   (every code: carbonguard --help, or man carbonguard)")
+	}
+	return b.String()
+}
 
 // usageError marks a mistake in how carbonguard was called or configured.
 type usageError struct{ err error }

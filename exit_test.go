@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"go/ast"
@@ -11,11 +12,15 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/urfave/cli/v2"
 
 	"github.com/carbonguard/carbonguard/archive"
 	"github.com/carbonguard/carbonguard/dbdump"
@@ -233,4 +238,162 @@ func TestHintsNameTheCommandsAndFlags(t *testing.T) {
 	} {
 		assert.Contains(t, hint(tt.err), tt.want, "%T", tt.err)
 	}
+}
+
+// TestCommandsDeclareTheirExitCodes: every command declares the codes it can
+// return (commandExits), each a code of the table, 0, 2 and 3 among them;
+// its help's EXIT STATUS lists exactly those; a narrower meaning is given
+// only to a command that declares the code.
+func TestCommandsDeclareTheirExitCodes(t *testing.T) {
+	known := map[int]bool{}
+	for _, m := range exitMeanings {
+		assert.False(t, known[m.code], "exitMeanings lists %d twice", m.code)
+		known[m.code] = true
+		for cmd := range m.by {
+			assert.Contains(t, commandExits[cmd], m.code, "exitMeanings gives %d a meaning for %s, which does not declare it", m.code, cmd)
+		}
+	}
+	app := newApp(nil, &bytes.Buffer{}, &bytes.Buffer{})
+	listed := regexp.MustCompile(`(?m)^   (\d+) `)
+	leaves := map[string]bool{}
+	var walk func(path []string, cmds []*cli.Command)
+	walk = func(path []string, cmds []*cli.Command) {
+		for _, c := range cmds {
+			if c.Name == "help" {
+				continue
+			}
+			p := append(append([]string{}, path...), c.Name)
+			name := strings.Join(p, " ")
+			_, exit, ok := strings.Cut(c.Description, "EXIT STATUS:")
+			require.True(t, ok, "%s: no EXIT STATUS", name)
+			var shown []int
+			for _, m := range listed.FindAllStringSubmatch(exit, -1) {
+				n, _ := strconv.Atoi(m[1])
+				shown = append(shown, n)
+			}
+			if len(c.Subcommands) > 0 {
+				walk(p, c.Subcommands)
+				continue
+			}
+			leaves[name] = true
+			assert.Equal(t, commandExits[name], shown, "%s: its help's EXIT STATUS", name)
+			assert.Contains(t, exit, "carbonguard --help", "%s: a pointer to the whole table", name)
+		}
+	}
+	walk(nil, app.Commands)
+	for name, codes := range commandExits {
+		assert.True(t, leaves[name], "commandExits names %q, which is not a command", name)
+		assert.True(t, slices.IsSorted(codes), "%s: codes in order", name)
+		for _, c := range []int{exitOK, exitUsage, exitFailure} {
+			assert.Contains(t, codes, c, "%s must declare %d", name, c)
+		}
+		for _, c := range codes {
+			assert.True(t, known[c], "%s declares %d, which is not in exitMeanings", name, c)
+		}
+	}
+	for name := range leaves {
+		assert.Contains(t, commandExits, name, "%s declares no exit codes: add it to commandExits (exit.go)", name)
+	}
+	// carbonguard's own help has the whole table.
+	for code := range known {
+		assert.Regexp(t, fmt.Sprintf(`(?m)^   %d `, code), exitStatusHelp)
+	}
+}
+
+// The README's table has the codes of exitMeanings, in order.
+func TestReadmeExitTable(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(repoRoot(t), "README.md"))
+	require.NoError(t, err)
+	var inReadme, inTable []int
+	for _, m := range regexp.MustCompile(`(?m)^\| (\d+) \| `).FindAllStringSubmatch(string(b), -1) {
+		n, _ := strconv.Atoi(m[1])
+		inReadme = append(inReadme, n)
+	}
+	for _, m := range exitMeanings {
+		inTable = append(inTable, m.code)
+	}
+	assert.Equal(t, inTable, inReadme)
+}
+
+// exitRecord is one carbonguard run of a txtar script (recordExit).
+type exitRecord struct {
+	Args []string `json:"args"`
+	Code int      `json:"code"`
+}
+
+// recordExit appends a run's arguments and exit code to log (the scripts'
+// carbonguard, TestMain); one short write, so that parallel runs do not mix.
+func recordExit(log string, args []string, code int) {
+	if log == "" {
+		return
+	}
+	b, err := json.Marshal(exitRecord{Args: args, Code: code})
+	if err != nil {
+		return
+	}
+	f, err := os.OpenFile(log, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	_, _ = f.Write(append(b, '\n'))
+}
+
+// checkRecordedExits fails when a script saw a command exit with a code the
+// command does not declare.
+func checkRecordedExits(t *testing.T, log string) {
+	b, err := os.ReadFile(log)
+	if errors.Is(err, os.ErrNotExist) {
+		return
+	}
+	require.NoError(t, err)
+	app := newApp(nil, &bytes.Buffer{}, &bytes.Buffer{})
+	seen := map[string]map[int]bool{}
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		var r exitRecord
+		require.NoError(t, json.Unmarshal([]byte(line), &r), line)
+		path := commandPathOf(app, r.Args)
+		if seen[path] == nil {
+			seen[path] = map[int]bool{}
+		}
+		seen[path][r.Code] = true
+		if path == "run" && r.Code > exitRecovered {
+			continue // the server's own status
+		}
+		assert.Regexp(t, fmt.Sprintf(`(?m)^   %d `, r.Code), exitStatusFor(path),
+			"carbonguard %s exited %d, which %q does not declare (commandExits in exit.go)", strings.Join(r.Args[1:], " "), r.Code, path)
+	}
+	t.Logf("exit codes seen by the scripts: %v", seen)
+}
+
+// commandPathOf is the command args run ("snapshot create"; "" for
+// carbonguard itself, its help and unknown commands), skipping flags and
+// their values.
+func commandPathOf(app *cli.App, args []string) string {
+	var path []string
+	cmds := app.Commands
+	for i := 1; i < len(args); i++ {
+		a := args[i]
+		if strings.HasPrefix(a, "-") {
+			if !strings.Contains(a, "=") && takesValue(a) { // completion.go
+				i++
+			}
+			continue
+		}
+		var next *cli.Command
+		for _, c := range cmds {
+			if c.HasName(a) && c.Name != "help" {
+				next = c
+			}
+		}
+		if next == nil {
+			break
+		}
+		path = append(path, next.Name)
+		cmds = next.Subcommands
+		if len(cmds) == 0 {
+			break
+		}
+	}
+	return strings.Join(path, " ")
 }

@@ -65,17 +65,17 @@ var leafExamples = map[string][]string{
 		"carbonguard snapshot create --exclude repository/logs --verify",
 	},
 	"snapshot list":   {"carbonguard snapshot list", "carbonguard snapshot list --format json", "carbonguard snapshot list --remote"},
-	"snapshot show":   {"carbonguard snapshot show latest", "carbonguard snapshot show 20261203T101500Z-manual --entries"},
+	"snapshot show":   {"carbonguard snapshot show latest", "carbonguard snapshot show --entries 20261203T101500Z-manual"},
 	"snapshot verify": {"carbonguard snapshot verify latest", "carbonguard snapshot verify --all"},
 	"snapshot diff":   {"carbonguard snapshot diff latest", "carbonguard snapshot diff 20261201T020000Z-pre-update latest"},
 	"snapshot restore": {
-		"carbonguard stop && carbonguard snapshot restore latest --yes",
-		"carbonguard snapshot restore latest --paths repository/conf/deployment.toml",
+		"carbonguard stop && carbonguard snapshot restore --yes latest",
+		"carbonguard snapshot restore --paths repository/conf/deployment.toml latest",
 		"carbonguard --state /var/lib/carbonguard/dr snapshot restore --target /opt/wso2am-4.2.0 --with-databases 20261203T101500Z-pre-update",
 	},
 	"snapshot prune":          {"carbonguard snapshot prune --dry-run", "carbonguard snapshot prune --keep-last 3 --keep-within 14d"},
 	"snapshot drop-displaced": {"carbonguard snapshot drop-displaced"},
-	"snapshot push":           {"carbonguard snapshot push", "carbonguard snapshot push --all", "carbonguard snapshot push 20261203T101500Z-pre-update --format json"},
+	"snapshot push":           {"carbonguard snapshot push", "carbonguard snapshot push --all", "carbonguard snapshot push --format json 20261203T101500Z-pre-update"},
 	"snapshot pull": {
 		"carbonguard --state /var/lib/carbonguard/dr snapshot pull 20261203T101500Z-pre-update",
 		"carbonguard --state /var/lib/carbonguard/dr snapshot restore --target /opt/wso2am-4.2.0 --yes 20261203T101500Z-pre-update",
@@ -106,7 +106,7 @@ var leafExamples = map[string][]string{
 		"  carbonguard hook post-update --exit-code $? --start",
 	},
 	"hook post-update": {"carbonguard hook post-update --exit-code 0 --start"},
-	"rollback":         {"carbonguard rollback", "carbonguard rollback 20261201T020000Z-pre-update --start", "carbonguard rollback --with-databases"},
+	"rollback":         {"carbonguard rollback", "carbonguard rollback --stop-server 20261201T020000Z-pre-update", "carbonguard rollback --with-databases"},
 	"drill": {
 		"carbonguard drill            # as root: the newest verified snapshot, booted in its own network namespace",
 		"carbonguard drill --no-boot latest   # restore, verify and check only",
@@ -119,24 +119,19 @@ var leafExamples = map[string][]string{
 	},
 }
 
-// completeHelp gives a leaf command at path its description, EXAMPLES
-// (before EXIT STATUS) and the EXIT STATUS table.
+// completeHelp gives a leaf command at path its description and EXAMPLES,
+// and every command the EXIT STATUS of the codes it declares (exit.go).
 func completeHelp(path string, c *cli.Command) {
-	if len(c.Subcommands) > 0 || c.Name == "help" {
+	if c.Name == "help" {
 		return
 	}
 	desc := c.Description
 	if desc == "" {
 		desc = leafDescriptions[path]
 	}
-	body, exit, hasExit := strings.Cut(desc, "EXIT STATUS:")
-	body = strings.TrimRight(body, "\n ")
-	if ex := leafExamples[path]; len(ex) > 0 && !strings.Contains(body, "EXAMPLES:") {
+	body := strings.TrimRight(desc, "\n ")
+	if ex := leafExamples[path]; len(ex) > 0 && len(c.Subcommands) == 0 && !strings.Contains(body, "EXAMPLES:") {
 		body += "\n\nEXAMPLES:\n   " + strings.Join(ex, "\n   ")
 	}
-	if hasExit {
-		c.Description = body + "\n\nEXIT STATUS:" + exit
-	} else {
-		c.Description = body + "\n\n" + exitStatusHelp
-	}
+	c.Description = body + "\n\n" + exitStatusFor(path)
 }

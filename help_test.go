@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"regexp"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"testing"
 
@@ -101,4 +102,73 @@ func TestGatePutsBootImpossibleFirst(t *testing.T) {
 		"CG-SEC-010 high deployment.toml:12: admin/admin",
 		"CG-DATA-010 high: H2",
 	}, got)
+}
+
+// TestExamplesUseRealFlags: every flag an EXAMPLES line gives a carbonguard
+// command is one that command takes.
+func TestExamplesUseRealFlags(t *testing.T) {
+	app := newApp(nil, &bytes.Buffer{}, &bytes.Buffer{})
+	find := func(path string) *cli.Command {
+		cmds := app.Commands
+		var c *cli.Command
+		for _, name := range strings.Fields(path) {
+			c = nil
+			for _, x := range cmds {
+				if x.Name == name {
+					c = x
+				}
+			}
+			if c == nil {
+				return nil
+			}
+			cmds = c.Subcommands
+		}
+		return c
+	}
+	for path, examples := range leafExamples {
+		for _, ex := range examples {
+			ex, _, _ = strings.Cut(ex, "#")
+			for _, seg := range regexp.MustCompile(`&&|;|\||\\`).Split(ex, -1) {
+				words := strings.Fields(seg)
+				for len(words) > 0 && strings.Contains(words[0], "=") { // VAR=value before the command
+					words = words[1:]
+				}
+				if len(words) == 0 || words[0] != "carbonguard" {
+					continue
+				}
+				cmdPath := commandPathOf(app, words)
+				c := find(cmdPath)
+				require.NotNil(t, c, "%s: example %q runs no command", path, ex)
+				// Past the command's name, a word that is neither a flag
+				// nor a flag's value is an argument, and urfave/cli reads
+				// no flag after the first argument.
+				rest, arg := words[1:], ""
+				for len(rest) > 0 && !slices.Contains(strings.Fields(cmdPath), rest[0]) {
+					rest = rest[1:]
+				}
+				for i := 0; i < len(rest); i++ {
+					w := rest[i]
+					if w == "--" {
+						break // u2's arguments follow
+					}
+					if !strings.HasPrefix(w, "-") {
+						if !slices.Contains(strings.Fields(cmdPath), w) {
+							arg = w
+						}
+						continue
+					}
+					name, _, hasValue := strings.Cut(strings.TrimLeft(w, "-"), "=")
+					ok := false
+					for _, f := range c.Flags {
+						ok = ok || slices.Contains(f.Names(), name)
+					}
+					assert.True(t, ok, "%s: example %q gives %s a flag it does not take: %s", path, ex, cmdPath, w)
+					assert.Empty(t, arg, "%s: example %q gives the flag %s after the argument %s: urfave/cli takes it as an argument", path, ex, w, arg)
+					if !hasValue && takesValue(w) {
+						i++
+					}
+				}
+			}
+		}
+	}
 }

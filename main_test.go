@@ -30,7 +30,9 @@ func TestMain(m *testing.M) {
 			if at := os.Getenv("CARBONGUARD_TEST_PAUSE_AT"); at != "" {
 				crashPoint = testpack.PauseAt(at, os.Getenv("CARBONGUARD_TEST_PAUSE_FILE"))
 			}
-			os.Exit(run(os.Args, os.Stdin, os.Stdout, os.Stderr))
+			code := run(os.Args, os.Stdin, os.Stdout, os.Stderr)
+			recordExit(os.Getenv("CARBONGUARD_TEST_EXIT_LOG"), os.Args, code)
+			os.Exit(code)
 		},
 	})
 }
@@ -44,6 +46,10 @@ func repoRoot(t testing.TB) string {
 
 func TestScripts(t *testing.T) {
 	root := repoRoot(t)
+	// Every carbonguard the scripts run records its arguments and exit
+	// code; once all have run, each code must be one its command declares.
+	exitLog := filepath.Join(t.TempDir(), "exits.jsonl")
+	t.Cleanup(func() { checkRecordedExits(t, exitLog) })
 	testscript.Run(t, testscript.Params{
 		Dir:                 filepath.Join("testdata", "script"),
 		UpdateScripts:       *updateScripts,
@@ -55,6 +61,7 @@ func TestScripts(t *testing.T) {
 			env.Setenv("REPO", root)
 			env.Setenv("CARBON_HOME", "")
 			env.Setenv("CARBONGUARD_CONFIG", "")
+			env.Setenv("CARBONGUARD_TEST_EXIT_LOG", exitLog)
 			return setupScriptEnv(env, root)
 		},
 		Cmds:      scriptCmds(root),

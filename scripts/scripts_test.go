@@ -1,6 +1,7 @@
 // Package scripts_test runs the shell entry points in scripts/ for real, so
 // that go test ./... covers them: install.sh and the drop-in scripts
-// (through test-install.sh), the release build, and the bash completion.
+// (through test-install.sh), the release build, and the bash and zsh
+// completions.
 package scripts_test
 
 import (
@@ -160,6 +161,72 @@ t carbonguard --log-level w
 	line := lineWith(out, "[carbonguard snapshot ]")
 	for _, sub := range []string{"create", "list", "verify", "restore", "prune"} {
 		assert.Contains(t, strings.Fields(line), sub, "snapshot subcommands: %s", line)
+	}
+}
+
+// TestCompletionZsh loads "carbonguard completion zsh" into zsh: under the
+// real compinit (compdef registers it), with _describe and _files stubbed to
+// show what the script asks carbonguard and offers, and in an interactive
+// zsh on a pseudo-terminal (zpty) where TAB completes the line.
+func TestCompletionZsh(t *testing.T) {
+	t.Parallel()
+	zsh, err := exec.LookPath("zsh")
+	require.NoError(t, err, "zsh is needed for this test (Debian: apt-get install zsh; .ci/run installs it)")
+	cg, _ := binaries(t)
+	out := filepath.Join(t.TempDir(), "buffers")
+	script := `
+autoload -Uz compinit && compinit -u -D || exit 1
+source <(carbonguard completion zsh) || exit 1
+print -r -- "compdef: ${_comps[carbonguard]}"
+
+(
+  _describe() { print -r -- "offers: ${(j: :)${(P)2}}" }
+  _files() { print -r -- "files" }
+  t() { local -a words; words=("$@"); local CURRENT=${#words}; print -rn -- "[$*] "; _carbonguard }
+  t carbonguard snap
+  t carbonguard --home /opt/wso2am-4.2.0 upd
+  t carbonguard snapshot ''
+  t carbonguard check --format ''
+  t carbonguard --log-level w
+  t carbonguard snapshot create --exclude ''
+)
+
+zmodload zsh/zpty || exit 1
+zpty z 'TERM=xterm zsh -f -i'
+zpty -w z 'autoload -Uz compinit; compinit -u -D; source <(carbonguard completion zsh)'
+zpty -w z 'dump() { print -r -- "<$BUFFER>" >> $OUT; BUFFER=""; }; zle -N dump; bindkey "^T" dump'
+zpty -w -n z $'carbonguard snap	'
+zpty -w -n z $'carbonguard update --sto	'
+zpty -w -n z $'carbonguard check --format s	'
+zpty -w -n z $'carbonguard snapshot pr	'
+for i in {1..100}; do [[ -f $OUT && $(wc -l < $OUT) -ge 4 ]] && break; sleep 0.1; done
+zpty -d z
+cat $OUT
+`
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, zsh, "-f", "-c", script)
+	cmd.Env = append(os.Environ(), "PATH="+filepath.Dir(cg)+":"+os.Getenv("PATH"), "OUT="+out)
+	cmd.WaitDelay = 5 * time.Second
+	b, err := cmd.CombinedOutput()
+	got := string(b)
+	require.NoError(t, err, got)
+	assert.Contains(t, got, "compdef: _carbonguard\n")
+	assert.Contains(t, got, "[carbonguard snap] offers: snapshot\n")
+	assert.Contains(t, got, "[carbonguard --home /opt/wso2am-4.2.0 upd] offers: update\n")
+	assert.Contains(t, got, "[carbonguard check --format ] offers: text json sarif\n", "enumerated flag values")
+	assert.Contains(t, got, "[carbonguard --log-level w] offers: warn\n")
+	assert.Contains(t, got, "[carbonguard snapshot create --exclude ] files\n", "a free value: file names")
+	line := lineWith(got, "[carbonguard snapshot ]")
+	for _, sub := range []string{"create", "list", "verify", "restore", "prune"} {
+		assert.Contains(t, strings.Fields(line), sub, "snapshot subcommands: %s", line)
+	}
+	// TAB in a real zsh line editor.
+	for _, want := range []string{
+		"<carbonguard snapshot >", "<carbonguard update --stop-server >",
+		"<carbonguard check --format sarif >", "<carbonguard snapshot prune >",
+	} {
+		assert.Contains(t, got, want+"\n")
 	}
 }
 

@@ -53,6 +53,24 @@ for want in /usr/bin/carbonguard /usr/share/man/man1/carbonguard.1.gz /usr/share
 done
 ok "the package holds the binary, man pages, bash and zsh completion, the example unit, install.sh and /etc/carbonguard/carbonguard.toml"
 
+# The .rpm is not installed here (no rpm-based system), but its metadata and
+# file list are read with rpm itself: the same paths as the .deb (zsh completion
+# in site-functions, where rpm-based systems look), the conffile
+# marked as one, the same version.
+command -v rpm > /dev/null || fail "rpm is missing (Debian: apt-get install rpm; .ci/run installs it)"
+rpmf=$(compgen -G "$T/dist/carbonguard-*.rpm" | head -n1)
+rpm -qp --queryformat '%{NAME} %{VERSION}\n' "$rpmf" > "$T/rpm.info" 2> "$T/rpm.err" || { cat "$T/rpm.err" >&2; fail "rpm -qp cannot read $rpmf"; }
+read -r rname rversion < "$T/rpm.info"
+[ "$rname" = carbonguard ] || fail "the .rpm is named $rname"
+[ "$rversion" = "${version//-/\~}" ] || fail "the .rpm's version is $rversion, not $version"
+rpm -qpl "$rpmf" 2> /dev/null | sort -u > "$T/rpm.contents"
+for want in /usr/bin/carbonguard /usr/share/man/man1/carbonguard.1.gz /usr/share/bash-completion/completions/carbonguard \
+  /usr/share/zsh/site-functions/_carbonguard /etc/carbonguard/carbonguard.toml /usr/share/carbonguard/install.sh; do
+  grep -qxF "$want" "$T/rpm.contents" || fail "the .rpm lacks $want (rpm -qpl: $(tr '\n' ' ' < "$T/rpm.contents"))"
+done
+rpm -qpc "$rpmf" 2> /dev/null | grep -qxF /etc/carbonguard/carbonguard.toml || fail "the .rpm does not mark /etc/carbonguard/carbonguard.toml as a config file"
+ok "the .rpm (rpm -qp, -qpl, -qpc) holds the same files, $version, its carbonguard.toml a config file"
+
 dpkg -i "$deb" > "$T/dpkg.log" 2>&1 || { cat "$T/dpkg.log" >&2; fail "dpkg -i failed"; }
 [ "$(carbonguard version)" = "carbonguard $version" ] || fail "carbonguard version printed \"$(carbonguard version)\""
 [ "$(command -v carbonguard)" = /usr/bin/carbonguard ] || fail "carbonguard on PATH is $(command -v carbonguard), not /usr/bin/carbonguard"

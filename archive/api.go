@@ -264,12 +264,17 @@ type PruneReport struct {
 	Removed []PruneDecision `json:"removed"`
 	DryRun  bool            `json:"dry_run"`
 	Swept   *SweepReport    `json:"swept,omitempty"` // the content freed (not on a dry run)
+	// StaleLeases are the leases removed because their process is gone
+	// (see Store.Lease).
+	StaleLeases []LeaseInfo `json:"stale_leases,omitempty"`
 }
 
 // PruneDecision is one snapshot and why it was kept or removed.
 type PruneDecision struct {
 	ID     string `json:"id"`
-	Reason string `json:"reason"` // e.g. "keep-last 3", "newest verified", "protected", "older than 720h0m0s"
+	Reason string `json:"reason"` // e.g. "keep-last 3", "newest verified", "protected", "older than 720h0m0s", "in use by drill (pid 4711)"
+	// InUse are the live leases that kept a snapshot no rule keeps.
+	InUse []LeaseInfo `json:"in_use,omitempty"`
 }
 
 // Compile-time reminder of the Store's full surface, in one place for
@@ -287,6 +292,8 @@ var _ interface {
 	Recover(ctx context.Context) (*RecoveryReport, error)                                          // recover.go
 	DropDisplaced(target string) ([]string, error)                                                 // recover.go
 	Prune(o PruneOptions) (*PruneReport, error)                                                    // prune.go
+	Lease(id, holder string) (*Lease, error)                                                       // lease.go
+	InUse(id string) ([]LeaseInfo, error)                                                          // lease.go
 	Delete(id string) error                                                                        // store.go
 	Entries(id string, fn func(*Entry) error) error                                                // store.go
 	Usage() (*Usage, error)                                                                        // store.go

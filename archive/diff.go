@@ -21,6 +21,13 @@ import (
 // and a later one). Both entry lists are read as streams, side by side
 // (they are in the same order): memory grows with the differences only.
 func (s *Store) Diff(ctx context.Context, a, b string) (*DiffReport, error) {
+	for _, id := range []string{a, b} {
+		lease, err := s.leaseFor(id, "diff")
+		if err != nil {
+			return nil, err
+		}
+		defer lease.Release()
+	}
 	ma, err := s.Show(a)
 	if err != nil {
 		return nil, err
@@ -46,6 +53,11 @@ func (s *Store) Diff(ctx context.Context, a, b string) (*DiffReport, error) {
 // files were edited since). The live tree is read with the snapshot's own
 // excludes, and every file is hashed: equal sizes and times prove nothing.
 func (s *Store) DiffLive(ctx context.Context, id, root string) (*DiffReport, error) {
+	lease, err := s.leaseFor(id, "diff")
+	if err != nil {
+		return nil, err
+	}
+	defer lease.Release()
 	m, err := s.Show(id)
 	if err != nil {
 		return nil, err

@@ -170,3 +170,20 @@ var ErrContentBusy = errors.New("another process is using this snapshot store's 
 // ErrRestorePending is returned by operations that must not run while an
 // interrupted restore waits for Recover.
 var ErrRestorePending = errors.New("an interrupted restore is pending; run Recover first")
+
+// InUseError means a snapshot was not deleted because a running process
+// reads it (a restore drill, an update rehearsal, a verify or push: see
+// Store.Lease).
+type InUseError struct {
+	ID     string
+	Leases []LeaseInfo // the live leases, oldest first
+}
+
+func (e *InUseError) Error() string {
+	return fmt.Sprintf("snapshot %s is in use by %s; it was not deleted", e.ID, describeLeases(e.Leases))
+}
+
+// Hint suggests what to do.
+func (e *InUseError) Hint() string {
+	return "wait until that process ends (a lease of a process that is gone no longer counts, and the next prune removes it)"
+}

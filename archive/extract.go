@@ -19,6 +19,9 @@ type ExtractOptions struct {
 	NoSync bool
 	// Progress as for Create.
 	Progress func(Progress)
+	// Holder names the reader in the lease Extract holds while it reads
+	// (see Store.Lease); default "extract".
+	Holder string
 }
 
 // Extract lays snapshot id down as a new directory dir, a copy of the
@@ -28,8 +31,23 @@ type ExtractOptions struct {
 // restore lock and writes no restore record: it can run beside a live
 // restore of the same store, and a killed Extract leaves only dir, which
 // the caller removes. Any error removes dir.
+//
+// Nor does it hold the content lock while it reads: it holds a lease on
+// the snapshot (see Lease), so that a prune meanwhile keeps the snapshot
+// and leaves the packs it reads as they are, while it frees what other
+// snapshots no longer need. A caller that needs the snapshot beyond the
+// extract (a diff against it later) takes a lease of its own.
 func (s *Store) Extract(ctx context.Context, id, dir string, o ExtractOptions) (*RestoreReport, error) {
 	start := time.Now()
+	holder := o.Holder
+	if holder == "" {
+		holder = "extract"
+	}
+	lease, err := s.leaseFor(id, holder)
+	if err != nil {
+		return nil, err
+	}
+	defer lease.Release()
 	m, err := s.Show(id)
 	if err != nil {
 		return nil, err
@@ -69,7 +87,7 @@ func (s *Store) Extract(ctx context.Context, id, dir string, o ExtractOptions) (
 			}
 		}
 	}()
-	ex := &extractor{staging: dir, chown: os.Geteuid() == 0}
+	ex := &extractor{staging: dir, chown: os.Geteuid() == 0, leased: true}
 	rep := &RestoreReport{ID: id, Target: dir}
 	if err := ex.run(ctx, s, m, pl, newProgress("restore", o.Progress, pl.needFileBytes, pl.needFiles)); err != nil {
 		return nil, err

@@ -244,7 +244,7 @@ func TestPruneEverySubsetKeepsWhatTheOthersNeed(t *testing.T) {
 			if subset == 1<<len(ms)-1 {
 				assert.Positive(t, rep.PacksRemoved)
 			}
-			live, err := c.liveBlobs()
+			live, _, err := c.liveBlobs(nil)
 			require.NoError(t, err)
 			idx, err := c.contentIndex()
 			require.NoError(t, err)

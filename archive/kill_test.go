@@ -43,8 +43,18 @@ func helperMain(mode string) int {
 		fmt.Println(string(out))
 		return 0
 	}
+	paused := false
 	pause := func() {
+		if paused {
+			return
+		}
+		paused = true
 		fmt.Println("paused")
+		if os.Getenv("CG_RESUME") == "stdin" {
+			// The parent lets us go on with a line (or kills us).
+			_, _ = bufio.NewReader(os.Stdin).ReadString('\n')
+			return
+		}
 		time.Sleep(time.Hour) // the parent kills us here
 	}
 	pauseAt, pauseN := os.Getenv("CG_PAUSE_AT"), 1
@@ -85,6 +95,8 @@ func helperMain(mode string) int {
 			return 1
 		}
 		_, err = s.Import(context.Background(), man, tr, ImportOptions{Progress: progress})
+	case "extract":
+		_, err = s.Extract(context.Background(), os.Getenv("CG_ID"), os.Getenv("CG_ROOT"), ExtractOptions{Progress: progress, NoSync: true, Holder: os.Getenv("CG_HOLDER")})
 	case "restore":
 		_, err = s.Restore(context.Background(), os.Getenv("CG_ID"), os.Getenv("CG_ROOT"), RestoreOptions{Progress: progress, KeepDisplaced: true})
 	}

@@ -1,6 +1,7 @@
 package archive
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -9,9 +10,12 @@ import (
 // Prune removes snapshots that no retention rule keeps. A snapshot is kept
 // when it is among the KeepLast newest, younger than KeepWithin, protected
 // (an open update depends on it), or the newest one whose last verification
-// passed. Incomplete snapshots are removed unless protected. Then the
-// content no remaining snapshot needs is removed from the store's packs
-// (see sweep): content a kept snapshot needs never is.
+// passed; and whatever the rules say, while a running process reads it (a
+// live lease, see Lease). Incomplete snapshots are removed unless protected
+// or in use. Then the content no remaining snapshot needs is removed from
+// the store's packs (see sweep): content a kept snapshot needs never is,
+// and a pack holding content a snapshot in use needs stays as it is.
+// Leases whose process is gone are removed (not on a dry run).
 func (s *Store) Prune(o PruneOptions) (*PruneReport, error) {
 	if o.KeepLast <= 0 && o.KeepWithin <= 0 {
 		return nil, &UsageError{What: "retention", Value: "none", Why: "set keep-last or keep-within (or both): pruning without a rule would remove everything"}
@@ -23,18 +27,34 @@ func (s *Store) Prune(o PruneOptions) (*PruneReport, error) {
 	if err != nil {
 		return nil, err
 	}
+	inUse, stale, err := s.readLeases()
+	if err != nil {
+		return nil, err
+	}
 	now := time.Now
 	if o.Now != nil {
 		now = o.Now
 	}
-	rep := pruneDecide(list, o, now())
+	rep := pruneDecide(list, o, now(), inUse)
 	if o.DryRun {
 		return rep, nil
 	}
-	for _, d := range rep.Removed {
-		if err := s.Delete(d.ID); err != nil {
+	rep.StaleLeases = s.cleanStaleLeases(stale)
+	removed := rep.Removed
+	rep.Removed = []PruneDecision{}
+	for _, d := range removed {
+		err := s.Delete(d.ID)
+		var iu *InUseError
+		if errors.As(err, &iu) {
+			// A reader took it since the decision: kept.
+			rep.Kept = append(rep.Kept, PruneDecision{ID: d.ID, Reason: "in use by " + describeLeases(iu.Leases), InUse: iu.Leases})
+			s.log.Info().Str("id", d.ID).Str("by", describeLeases(iu.Leases)).Msg("snapshot in use: kept")
+			continue
+		}
+		if err != nil {
 			return rep, fmt.Errorf("pruning: %w", err)
 		}
+		rep.Removed = append(rep.Removed, d)
 		testHook("prune:deleted", d.ID)
 		s.log.Info().Str("id", d.ID).Str("why", d.Reason).Msg("snapshot pruned")
 	}
@@ -50,7 +70,8 @@ func (s *Store) Prune(o PruneOptions) (*PruneReport, error) {
 }
 
 // pruneDecide applies the rules to a list (oldest first, as List returns).
-func pruneDecide(list []Info, o PruneOptions, now time.Time) *PruneReport {
+// A snapshot in use that no rule keeps is kept for that.
+func pruneDecide(list []Info, o PruneOptions, now time.Time, inUse map[string][]LeaseInfo) *PruneReport {
 	rep := &PruneReport{Kept: []PruneDecision{}, Removed: []PruneDecision{}, DryRun: o.DryRun}
 	newestVerified := ""
 	for i := len(list) - 1; i >= 0; i-- {
@@ -63,7 +84,13 @@ func pruneDecide(list []Info, o PruneOptions, now time.Time) *PruneReport {
 	for i := len(list) - 1; i >= 0; i-- {
 		in := list[i]
 		keep := func(why string) { rep.Kept = append(rep.Kept, PruneDecision{ID: in.ID, Reason: why}) }
-		drop := func(why string) { rep.Removed = append(rep.Removed, PruneDecision{ID: in.ID, Reason: why}) }
+		drop := func(why string) {
+			if ls := inUse[in.ID]; len(ls) > 0 {
+				rep.Kept = append(rep.Kept, PruneDecision{ID: in.ID, Reason: "in use by " + describeLeases(ls), InUse: ls})
+				return
+			}
+			rep.Removed = append(rep.Removed, PruneDecision{ID: in.ID, Reason: why})
+		}
 		switch {
 		case slices.Contains(o.Protect, in.ID):
 			keep("protected: an open update depends on it")

@@ -41,7 +41,7 @@ func TestPruneDecide(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			rep := pruneDecide(list, tc.o, now)
+			rep := pruneDecide(list, tc.o, now, nil)
 			var got []string
 			for _, d := range rep.Removed {
 				got = append(got, d.ID)

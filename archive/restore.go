@@ -40,6 +40,11 @@ func (s *Store) Restore(ctx context.Context, id, target string, o RestoreOptions
 	} else if rr.Outcome != RecoveryNone {
 		s.log.Warn().Str("outcome", rr.Outcome).Str("target", rr.Target).Msg("an interrupted restore was recovered first")
 	}
+	lease, err := s.leaseFor(id, "restore")
+	if err != nil {
+		return nil, err
+	}
+	defer lease.Release()
 
 	m, err := s.Show(id)
 	if err != nil {
@@ -499,13 +504,27 @@ func (pl *restorePlan) steps(staging, target, displaced string) ([]swapStep, err
 type extractor struct {
 	staging string
 	chown   bool
+	// leased: the caller holds a lease on the snapshot, not the content
+	// lock; the content index is loaded under the shared content lock,
+	// which is then given back (see sweep).
+	leased  bool
 	entries int
 	bytes   int64
 }
 
 func (x *extractor) run(ctx context.Context, s *Store, m *Manifest, pl *restorePlan, prog *progress) (err error) {
-	st, err := s.openContent(m)
-	if err != nil {
+	var st contentStream
+	if x.leased && m.Storage == storagePacks {
+		unlock, err := s.lockContent(false)
+		if err != nil {
+			return err
+		}
+		st, err = s.openContent(m)
+		unlock()
+		if err != nil {
+			return err
+		}
+	} else if st, err = s.openContent(m); err != nil {
 		return err
 	}
 	defer st.Close()

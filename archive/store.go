@@ -285,7 +285,10 @@ func (s *Store) readVerified(id string) (*VerifyRecord, error) {
 }
 
 // Delete removes a snapshot. It is first renamed out of the listing so that
-// a crash half-way never leaves something that looks complete.
+// a crash half-way never leaves something that looks complete. A snapshot
+// that a running process reads (a live lease, see Lease) is refused with
+// *InUseError; the check and the rename happen under the lease lock, so a
+// lease taken meanwhile either came first (refused) or finds it gone.
 func (s *Store) Delete(id string) error {
 	if err := checkID(id); err != nil {
 		return err
@@ -294,8 +297,23 @@ func (s *Store) Delete(id string) error {
 	if _, err := os.Lstat(src); err != nil {
 		return &NotFoundError{ID: id}
 	}
+	unlock, err := s.lockLeases()
+	if err != nil {
+		return fmt.Errorf("deleting snapshot %s: %w", id, err)
+	}
+	live, _, err := s.readLeases()
+	if err != nil {
+		unlock()
+		return fmt.Errorf("deleting snapshot %s: %w", id, err)
+	}
+	if ls := live[id]; len(ls) > 0 {
+		unlock()
+		return &InUseError{ID: id, Leases: ls}
+	}
 	dst := filepath.Join(s.dir, delPrefix+id)
-	if err := os.Rename(src, dst); err != nil {
+	err = os.Rename(src, dst)
+	unlock()
+	if err != nil {
 		return fmt.Errorf("deleting snapshot %s: %w", id, err)
 	}
 	if err := durable.SyncDir(s.dir); err != nil {

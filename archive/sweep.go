@@ -21,6 +21,9 @@ type SweepReport struct {
 	PacksRemoved  int   `json:"packs_removed"`
 	PacksRepacked int   `json:"packs_repacked"`
 	BytesFreed    int64 `json:"bytes_freed"`
+	// PacksInUse are the packs left as they were, dead content and all,
+	// because they hold content a snapshot in use needs (see Store.Lease).
+	PacksInUse int `json:"packs_in_use,omitempty"`
 }
 
 // repackBelow is the share of live bytes under which a pack is rewritten
@@ -39,6 +42,13 @@ const repackBelow = 0.7
 // restore or export runs meanwhile (their packs are not yet, or are being,
 // read). A snapshot whose entry list cannot be read stops the sweep before
 // anything is removed: what it needs is unknown.
+//
+// An extract reads without that lock, under a lease (see Lease): it loads
+// the content index under the shared lock once its lease exists, and
+// opens packs as it goes. So every pack that holds a blob a snapshot in
+// use needs (whichever copy the reader's index chose) is left exactly as
+// it is, neither removed nor rewritten, until the lease is gone; a reader
+// whose lease this sweep did not see yet loads the index after it.
 func (s *Store) sweep() (*SweepReport, error) {
 	unlock, err := s.lockContent(true)
 	if err != nil {
@@ -50,7 +60,11 @@ func (s *Store) sweep() (*SweepReport, error) {
 	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
 		return rep, nil
 	}
-	live, err := s.liveBlobs()
+	inUse, _, err := s.readLeases()
+	if err != nil {
+		return nil, err
+	}
+	live, pinned, err := s.liveBlobs(inUse)
 	if err != nil {
 		return nil, err
 	}
@@ -104,6 +118,11 @@ func (s *Store) sweep() (*SweepReport, error) {
 		}
 	}
 	for p, name := range idx.packs {
+		if holdsAny(idx, byPack[p], pinned) {
+			rep.PacksInUse++
+			s.log.Info().Str("pack", name).Msg("sweep: pack holds content a snapshot in use needs; left as it is")
+			continue
+		}
 		if err := s.sweepPack(dir, name, packSize[p], idx, byPack[p], int32(p), live, rep); err != nil {
 			return rep, err
 		}
@@ -112,17 +131,19 @@ func (s *Store) sweep() (*SweepReport, error) {
 }
 
 // liveBlobs is the set of blobs the complete snapshots reference (each
-// mapped to -1: the sweep picks its pack).
-func (s *Store) liveBlobs() (map[[32]byte]int32, error) {
+// mapped to -1: the sweep picks its pack), and the set of those the
+// snapshots in use reference.
+func (s *Store) liveBlobs(inUse map[string][]LeaseInfo) (live map[[32]byte]int32, pinned map[[32]byte]bool, err error) {
 	list, err := s.List()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	live := map[[32]byte]int32{}
+	live, pinned = map[[32]byte]int32{}, map[[32]byte]bool{}
 	for _, in := range list {
 		if in.Incomplete {
 			continue
 		}
+		leased := len(inUse[in.ID]) > 0
 		err := s.Entries(in.ID, func(e *Entry) error {
 			if e.Type != TypeFile || e.Size == 0 {
 				return nil
@@ -132,13 +153,29 @@ func (s *Store) liveBlobs() (map[[32]byte]int32, error) {
 				return err
 			}
 			live[sum] = -1
+			if leased {
+				pinned[sum] = true
+			}
 			return nil
 		})
 		if err != nil {
-			return nil, fmt.Errorf("reading what snapshot %s needs (nothing was removed): %w", in.ID, err)
+			return nil, nil, fmt.Errorf("reading what snapshot %s needs (nothing was removed): %w", in.ID, err)
 		}
 	}
-	return live, nil
+	return live, pinned, nil
+}
+
+// holdsAny reports whether any of a pack's blobs is pinned.
+func holdsAny(idx *contentIndex, blobs []int, pinned map[[32]byte]bool) bool {
+	if len(pinned) == 0 {
+		return false
+	}
+	for _, i := range blobs {
+		if pinned[idx.sums[i]] {
+			return true
+		}
+	}
+	return false
 }
 
 func fileSize(p string) int64 {

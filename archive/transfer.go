@@ -42,6 +42,11 @@ import (
 // error (w's own, say) says nothing about it.
 func (s *Store) ExportTar(ctx context.Context, id string, w io.Writer) (*VerifyReport, error) {
 	start := time.Now()
+	lease, err := s.leaseFor(id, "export")
+	if err != nil {
+		return nil, err
+	}
+	defer lease.Release()
 	m, err := s.Show(id)
 	if err != nil {
 		return nil, err

@@ -21,6 +21,11 @@ import (
 // cancelled.
 func (s *Store) Verify(ctx context.Context, id string, progress func(Progress)) (*VerifyReport, error) {
 	start := time.Now()
+	lease, err := s.leaseFor(id, "verify")
+	if err != nil {
+		return nil, err
+	}
+	defer lease.Release()
 	m, err := s.Show(id)
 	if err != nil {
 		var ie *IncompleteError

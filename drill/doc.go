@@ -9,6 +9,9 @@
 // isolated in a network namespace of its own, judged by the same verdict
 // as a start, stopped. The copy is then removed (Options.Keep keeps it).
 // The level reached is recorded: restored, verified, checked, booted.
+// The drill holds no lock of the live pack, so a snapshot prune may run
+// meanwhile: the snapshot is marked in use for the whole drill
+// (archive.Store.Lease), and the prune keeps it and the content it needs.
 //
 // A drill refuses to boot (and, when the live pack already tells, before
 // it restores anything) a copy whose databases are production's unless

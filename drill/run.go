@@ -85,10 +85,11 @@ func Run(ctx context.Context, o Options) (*Record, error) {
 	defer unlock()
 	recoverStale(o.StateDir, o.Now, log)
 
-	snap, err := pickSnapshot(o.Store, o.Snapshot)
+	snap, lease, err := leaseSnapshot(o.Store, o.Snapshot)
 	if err != nil {
 		return nil, err
 	}
+	defer lease.Release()
 	r := &Record{
 		SchemaVersion: RecordSchemaVersion, ID: newID(o.StateDir, o.Now()), State: StateRunning, Started: o.Now().UTC(),
 		Home: o.Home, Keep: o.Keep, NoBoot: o.NoBoot, PID: os.Getpid(), Tool: o.ToolVersion,
@@ -398,6 +399,28 @@ func realPath(p string) string {
 }
 
 // pickSnapshot is the snapshot id, or the newest verified one.
+// leaseSnapshot picks the snapshot to drill and marks it in use for the
+// whole drill (archive.Store.Lease): a prune meanwhile keeps it and the
+// content it needs, and deleting it is refused. The newest verified one
+// is picked again when a prune removed it between the pick and the lease.
+func leaseSnapshot(s *archive.Store, id string) (archive.Info, *archive.Lease, error) {
+	for tries := 0; ; tries++ {
+		snap, err := pickSnapshot(s, id)
+		if err != nil {
+			return archive.Info{}, nil, err
+		}
+		lease, err := s.Lease(snap.ID, "drill")
+		var nf *archive.NotFoundError
+		if errors.As(err, &nf) && id == "" && tries < 3 {
+			continue
+		}
+		if err != nil {
+			return archive.Info{}, nil, fmt.Errorf("marking snapshot %s in use for the drill: %w", snap.ID, err)
+		}
+		return snap, lease, nil
+	}
+}
+
 func pickSnapshot(s *archive.Store, id string) (archive.Info, error) {
 	list, err := s.List()
 	if err != nil {

@@ -161,12 +161,13 @@ func (e *Env) snapshot(ctx context.Context, root, reason string, meta map[string
 // snapshot that failed (or what must follow it) aborts the transaction.
 func (e *Env) recordPreUpdateSnapshot(ctx context.Context, j *Journal, tx *Tx, p *pack.Pack, next State, msg func(id string) string) (*Result, error) {
 	m, afterErr, err := e.preUpdateSnapshot(ctx, p, tx)
+	why := "the pre-update snapshot failed; u2 was not run"
 	if err == nil && afterErr != nil {
-		err = fmt.Errorf("after the pre-update snapshot %s: %w", m.ID, afterErr)
+		why, err = afterSnapshotFailed(m.ID, afterErr, "u2 was not run")
 	}
 	if err != nil {
 		tx.Error = err.Error()
-		if jerr := j.Transition(tx, StateAborted, "the pre-update snapshot failed; u2 was not run"); jerr != nil {
+		if jerr := j.Transition(tx, StateAborted, why); jerr != nil {
 			return nil, errors.Join(err, jerr)
 		}
 		return &Result{Outcome: OutcomeNone, Tx: tx}, err
@@ -246,6 +247,16 @@ func (e *Env) preUpdateSnapshot(ctx context.Context, p *pack.Pack, tx *Tx) (m *a
 		afterErr = e.AfterSnapshot(ctx, m)
 	}
 	return m, afterErr, nil
+}
+
+// afterSnapshotFailed is the error and the journal's message when what
+// must follow the pre-update snapshot failed (AfterSnapshot: the off-host
+// push that [remote] required asks for): the snapshot itself was taken and
+// verified, and is kept (the transaction records it); notDone says what
+// did not happen because of it.
+func afterSnapshotFailed(id string, err error, notDone string) (string, error) {
+	return fmt.Sprintf("the off-host push required after the pre-update snapshot failed; %s; the snapshot %s is kept", notDone, id),
+		fmt.Errorf("the off-host push required after the pre-update snapshot %s failed (%s; the snapshot is kept): %w", id, notDone, err)
 }
 
 // packMeta is what the manifest records about the pack.

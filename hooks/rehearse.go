@@ -202,6 +202,7 @@ func rehearse(ctx context.Context, o *UpdateOptions, j *Journal) (*Result, error
 		return nil, err
 	}
 	r := &rehearsal{o: o, j: j, tx: tx, rh: tx.Rehearsal, live: p, running: running}
+	defer r.release()
 	return r.fromBase(ctx)
 }
 
@@ -214,6 +215,41 @@ type rehearsal struct {
 	live    *pack.Pack
 	running bool
 	plan    *changePlan
+	// lease marks the copy's snapshot in use while this process needs it
+	// (the extract, the diffs of the copy and of the live pack against
+	// it): see holdBase.
+	lease *archive.Lease
+}
+
+// holdBase marks the copy's snapshot in use (archive.Store.Lease) for as
+// long as this process goes on with the rehearsal; a prune meanwhile keeps
+// it and the content it needs. The journal protects it too while the
+// transaction is open (ProtectedSnapshots), across processes.
+func (r *rehearsal) holdBase() error {
+	if r.lease != nil || r.rh.Base.Snapshot == "" {
+		return nil
+	}
+	l, err := r.o.Store.Lease(r.rh.Base.Snapshot, "update rehearsal "+r.tx.ID)
+	if err != nil {
+		return err
+	}
+	r.lease = l
+	return nil
+}
+
+// holdBaseAgain is holdBase for update --continue. A base it cannot
+// lease (removed by hand) only matters to the diffs, which then fail and
+// say so; the journal protected it from prune meanwhile.
+func (r *rehearsal) holdBaseAgain() {
+	if err := r.holdBase(); err != nil {
+		r.o.Log.Warn().Err(err).Str("snapshot", r.rh.Base.Snapshot).Msg("the rehearsal copy's snapshot could not be marked in use")
+	}
+}
+
+// release ends the lease of holdBase.
+func (r *rehearsal) release() {
+	r.lease.Release()
+	r.lease = nil
 }
 
 func (r *rehearsal) fromBase(ctx context.Context) (*Result, error) {
@@ -224,6 +260,9 @@ func (r *rehearsal) fromBase(ctx context.Context) (*Result, error) {
 		return r.abort(ctx, "the copy's snapshot could not be had: "+err.Error(), err)
 	}
 	rh.Base = *base
+	if err := r.holdBase(); err != nil {
+		return r.abort(ctx, "marking the copy's snapshot in use: "+err.Error(), err)
+	}
 	rh.Timings.BaseMS = time.Since(t0).Milliseconds()
 	o.Log.Info().Str("snapshot", base.Snapshot).Bool("fresh", base.Fresh).Str("why", base.Why).Msg("the rehearsal copy's snapshot")
 
@@ -245,7 +284,7 @@ func (r *rehearsal) fromBase(ctx context.Context) (*Result, error) {
 		}
 		return r.abort(ctx, "creating the rehearsal's directory: "+err.Error(), err)
 	}
-	if _, err := o.Store.Extract(ctx, base.Snapshot, rh.Copy, archive.ExtractOptions{NoSync: true, Progress: o.Progress}); err != nil {
+	if _, err := o.Store.Extract(ctx, base.Snapshot, rh.Copy, archive.ExtractOptions{NoSync: true, Progress: o.Progress, Holder: "update rehearsal " + r.tx.ID}); err != nil {
 		return r.abort(ctx, "laying the copy down: "+err.Error(), err)
 	}
 	if err := os.Mkdir(rh.U2Home, 0o700); err != nil {
@@ -388,6 +427,8 @@ func continueRehearsal(ctx context.Context, o *UpdateOptions, j *Journal, tx *Tx
 		o.U2Args = userArgsOf(tx.U2.Args)
 	}
 	r := &rehearsal{o: o, j: j, tx: tx, rh: rh, live: p, running: running}
+	r.holdBaseAgain()
+	defer r.release()
 	return r.runU2(ctx, true)
 }
 
@@ -552,6 +593,8 @@ func continueRehearsed(ctx context.Context, o *UpdateOptions, j *Journal, tx *Tx
 		return nil, err
 	}
 	r := &rehearsal{o: o, j: j, tx: tx, rh: rh, live: p, running: running}
+	r.holdBaseAgain()
+	defer r.release()
 	if rh.Fallback == "" {
 		if r.plan, err = loadPlan(rh.Staging); err != nil {
 			return nil, fmt.Errorf("the rehearsed change set in %s: %w (carbonguard rollback gives the rehearsal up)", rh.Staging, err)
@@ -594,7 +637,8 @@ func (r *rehearsal) goLive(ctx context.Context) (*Result, error) {
 	}
 	m, afterErr, err := o.preUpdateSnapshot(ctx, p, tx)
 	if err == nil && afterErr != nil {
-		err = fmt.Errorf("after the pre-update snapshot %s: %w", m.ID, afterErr)
+		why, err := afterSnapshotFailed(m.ID, afterErr, "the update was not applied")
+		return r.abort(ctx, why+": "+afterErr.Error(), err)
 	}
 	if err != nil {
 		return r.abort(ctx, "the pre-update snapshot failed: "+err.Error(), err)

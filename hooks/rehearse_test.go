@@ -342,12 +342,35 @@ func TestRehearsalStoppedOnConflictsGoesOnWithContinue(t *testing.T) {
 	tp := u2Fixture(t, "conflict")
 	o := rehearsalOptions(t, tp.Home, tp.Env())
 	pid := startLive(t, o)
+	// While this process goes on with the rehearsal, the copy's snapshot
+	// is in use (a lease): a delete is refused, a prune would keep it.
+	inUse := map[string][]archive.LeaseInfo{}
+	o.CrashPoint = func(state, step string) {
+		if step == string(StepU2OnCopy) || step == string(StepCapturing) {
+			j, err := OpenJournal(o.StateDir)
+			require.NoError(t, err)
+			open, err := j.Open()
+			require.NoError(t, err)
+			base := open.Rehearsal.Base.Snapshot
+			ls, err := o.Store.InUse(base)
+			require.NoError(t, err)
+			inUse[step] = ls
+			var iu *archive.InUseError
+			require.ErrorAs(t, o.Store.Delete(base), &iu)
+		}
+	}
 
 	res, err := Update(context.Background(), o)
 	var ce *ConflictsError
 	require.ErrorAs(t, err, &ce)
 	tx := res.Tx
 	rh := tx.Rehearsal
+	require.Len(t, inUse[string(StepU2OnCopy)], 1)
+	assert.Equal(t, "update rehearsal "+tx.ID, inUse[string(StepU2OnCopy)][0].Holder)
+	assert.Equal(t, os.Getpid(), inUse[string(StepU2OnCopy)][0].PID)
+	left, err := o.Store.InUse(rh.Base.Snapshot)
+	require.NoError(t, err)
+	assert.Empty(t, left, "the lease ends with the process's part; the open transaction protects the snapshot from prune")
 	assert.Equal(t, rh.Copy, ce.Copy)
 	assert.Equal(t, StateConflicts, tx.State)
 	require.Len(t, tx.Conflicts, 1)
@@ -377,6 +400,10 @@ func TestRehearsalStoppedOnConflictsGoesOnWithContinue(t *testing.T) {
 	require.NoError(t, err)
 	tx = res.Tx
 	assert.Equal(t, StateCommitted, tx.State)
+	require.Len(t, inUse[string(StepCapturing)], 1, "--continue leases the copy's snapshot again")
+	left, err = o.Store.InUse(rh.Base.Snapshot)
+	require.NoError(t, err)
+	assert.Empty(t, left)
 	assert.True(t, tx.Rehearsal.Applied)
 	toml, err := os.ReadFile(filepath.Join(tp.Home, "repository/conf/deployment.toml"))
 	require.NoError(t, err)
@@ -526,7 +553,11 @@ func TestRehearsalThatCannotGoOnStartsTheLiveServerAgain(t *testing.T) {
 	require.ErrorContains(t, err, "repository unreachable")
 	tx := res.Tx
 	assert.Equal(t, StateAborted, tx.State)
-	assert.Contains(t, tx.Events[len(tx.Events)-1].Message, "the live server, stopped for it, was started again")
+	last := tx.Events[len(tx.Events)-1].Message
+	assert.Contains(t, last, "the live server, stopped for it, was started again")
+	assert.True(t, strings.HasPrefix(last, "the off-host push required after the pre-update snapshot failed; the update was not applied; the snapshot "+tx.SnapshotID+" is kept: restic: repository unreachable"), last)
+	_, err = o.Store.Show(tx.SnapshotID)
+	require.NoError(t, err, "the pre-update snapshot is kept")
 	now, up := tp.PID()
 	assert.True(t, up, "the live server is running again")
 	assert.NotEqual(t, pid, now)

@@ -470,3 +470,32 @@ func TestHookPostUpdateStartCommits(t *testing.T) {
 	assert.Equal(t, StateCommitted, loadTx(t, env, res.Tx.ID).State)
 	assert.Equal(t, wrapper.Up, res.Verdict.State)
 }
+
+// The off-host push that [remote] required asks for after the pre-update
+// snapshot fails: the update stops before u2, and the journal says that
+// the push failed (not the snapshot, which was taken, verified and kept).
+func TestRequiredPushThatFailsKeepsTheSnapshotAndSaysSo(t *testing.T) {
+	t.Parallel()
+	home := fixturePack(t)
+	installU2(t, home, "clean")
+	env := testEnv(t, home)
+	var pushed string
+	env.AfterSnapshot = func(_ context.Context, m *archive.Manifest) error {
+		pushed = m.ID
+		return errors.New("[remote] required = true and the push failed: restic: repository unreachable")
+	}
+	res, err := Update(context.Background(), UpdateOptions{Env: env})
+	require.Error(t, err)
+	require.NotEmpty(t, pushed)
+	assert.Equal(t, "the off-host push required after the pre-update snapshot "+pushed+
+		" failed (u2 was not run; the snapshot is kept): [remote] required = true and the push failed: restic: repository unreachable", err.Error())
+	tx := loadTx(t, env, res.Tx.ID)
+	assert.Equal(t, StateAborted, tx.State)
+	assert.Equal(t, pushed, tx.SnapshotID)
+	last := tx.Events[len(tx.Events)-1].Message
+	assert.Equal(t, "the off-host push required after the pre-update snapshot failed; u2 was not run; the snapshot "+pushed+" is kept", last)
+	assert.Empty(t, tx.U2.Attempts, "u2 never ran")
+	_, err = env.Store.Show(pushed)
+	require.NoError(t, err, "the snapshot is kept")
+	requireSameAs(t, env, pushed)
+}

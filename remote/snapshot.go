@@ -37,8 +37,14 @@ const (
 
 // PushSnapshot pushes snapshot id of store: manifest and attachments, then
 // the tar stream, checked against the manifest as it is read (a snapshot
-// that does not verify is not pushed).
+// that does not verify is not pushed). The snapshot is marked in use for
+// the whole push (archive.Store.Lease): a prune meanwhile keeps it.
 func (r *Repo) PushSnapshot(ctx context.Context, store *archive.Store, id string, meta Meta) (PushReport, error) {
+	lease, err := store.Lease(id, "push")
+	if err != nil {
+		return PushReport{ID: id}, err
+	}
+	defer lease.Release()
 	m, err := store.Show(id)
 	if err != nil {
 		return PushReport{ID: id}, err

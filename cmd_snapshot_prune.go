@@ -14,7 +14,7 @@ import (
 func snapshotPruneCommand(e *env) *cli.Command {
 	return &cli.Command{
 		Name:  "prune",
-		Usage: "remove snapshots beyond the retention (never the newest verified one, nor one an open update needs)",
+		Usage: "remove snapshots beyond the retention (never the newest verified one, one an open update needs, nor one a running drill, rehearsal, verify or push reads)",
 		Flags: []cli.Flag{
 			&cli.IntFlag{Name: "keep-last", Usage: "keep the newest `N` snapshots; default from [snapshot] keep_last"},
 			&cli.StringFlag{Name: "keep-within", Usage: "keep snapshots younger than `AGE` (e.g. 30d, 12h); default from [snapshot] keep_within"},
@@ -95,6 +95,16 @@ func runSnapshotPrune(ctx context.Context, s *session, o snapshotPruneOptions) e
 	if sw := rep.Swept; sw != nil && (sw.PacksRemoved > 0 || sw.PacksRepacked > 0) {
 		fmt.Fprintf(s.stdout, "freed %s of content no kept snapshot needs (%d packs removed, %d rewritten)\n",
 			humanize.Bytes(sw.BytesFreed), sw.PacksRemoved, sw.PacksRepacked)
+	}
+	if sw := rep.Swept; sw != nil && sw.PacksInUse > 0 {
+		fmt.Fprintf(s.stdout, "left %d pack(s) as they are: a snapshot in use reads them (a later prune frees what else they hold)\n", sw.PacksInUse)
+	}
+	seen := map[string]bool{} // one line a process and snapshot (a drill's mark and its extract's)
+	for _, l := range rep.StaleLeases {
+		if k := fmt.Sprint(l.Snapshot, "/", l.PID); !seen[k] {
+			seen[k] = true
+			fmt.Fprintf(s.stdout, "cleared a stale in-use mark of %s by %s: %s\n", l.Snapshot, l, l.Stale)
+		}
 	}
 	return nil
 }

@@ -37,7 +37,7 @@ const (
 	exitFindings       = 1  // a check refused: findings at or above the fail threshold (check, the start gate), or the update's safety preflight
 	exitUsage          = 2  // usage or configuration error: bad flags, bad carbonguard.toml, not a pack, invalid pack configuration
 	exitFailure        = 3  // could not run: I/O error, missing tool, internal error
-	exitLocked         = 4  // another running guarded operation holds the pack's lock (a dead holder never blocks: the kernel releases it); stop, start, restart and run refuse too
+	exitLocked         = 4  // another running guarded operation holds the pack's lock (a dead holder never blocks: the kernel releases it); stop, start, restart and run refuse too; or a snapshot to delete is in use (archive.InUseError)
 	exitServerState    = 5  // the server is in the wrong state: running during a snapshot, restore or update; status: not running (stop of a stopped server is 0)
 	exitRoot           = 6  // refused to start the server as root without --allow-root
 	exitInterrupted    = 7  // interrupted by a signal; the next command finishes or undoes the step
@@ -86,7 +86,8 @@ var exitMeanings = []exitMeaning{
 	}},
 	{exitFailure, "could not run (I/O error, missing tool, internal error)", nil},
 	{exitLocked, "the pack is locked by another running guarded operation (carbonguard status shows which);\n" +
-		"stop, start, restart and run refuse too (stop --force overrides, logged)", map[string]string{
+		"stop, start, restart and run refuse too (stop --force overrides, logged); or a snapshot to\n" +
+		"delete is in use by a running drill, update rehearsal, verify or push", map[string]string{
 		"stop":   "a guarded operation (update, first boot, rollback) holds the pack's lock; --force stops the server anyway (logged)",
 		"drill":  "another drill runs on this state directory",
 		"update": "the pack is locked by another running guarded operation (carbonguard status shows which)",
@@ -383,6 +384,9 @@ var exitRules = []exitRule{
 	errorType[*archive.ExistsError](exitUsage),     // an import of a snapshot the store holds already
 	errorValue("archive.ErrBusy", archive.ErrBusy, exitLocked),
 	errorValue("archive.ErrContentBusy", archive.ErrContentBusy, exitLocked), // a prune while another process uses the store's content
+	// A snapshot a running process reads (a drill, a rehearsal, a verify,
+	// a push: its lease) is not deleted; prune keeps it instead.
+	errorType[*archive.InUseError](exitLocked),
 	// Could not run: a file that changed while read, a full disk; a restore
 	// left pending, which the commands finish first (Store.Recover) and so
 	// never meet.

@@ -169,6 +169,7 @@ func TestExitCodes(t *testing.T) {
 		{&archive.NotFoundError{}, exitUsage},
 		{&archive.UsageError{}, exitUsage},
 		{archive.ErrBusy, exitLocked},
+		{&archive.InUseError{ID: "x", Leases: []archive.LeaseInfo{{Holder: "drill", PID: 1}}}, exitLocked},
 		{&archive.UnsafeEntryError{}, exitCorrupt},
 		{&archive.UnstorableError{}, exitUsage},
 		{&archive.ChangedError{}, exitFailure},

@@ -41,7 +41,10 @@ pack (the next command finishes the job). The replaced tree is kept beside the p
 snapshot pull). --with-databases also restores the database dumps the snapshot holds, with the
 restore commands of [[snapshot.database]], asking before each (--yes does not ask).`,
 	"snapshot prune": `prune removes old snapshots by the retention policy ([snapshot] keep_last and keep_within, or
-the flags), never one that an open update still needs to roll back.`,
+the flags), never one that an open update still needs to roll back, nor one a running drill,
+update rehearsal, verify or push reads ("keep ID: in use by drill (pid N)"): that one, and the
+content it needs, stays until the next prune after it ended. The in-use mark of a process that
+is gone (killed) no longer counts, and prune removes it.`,
 	"snapshot drop-displaced": `drop-displaced removes the trees a whole-pack restore set aside beside the pack
 (<pack>.displaced-<ID>-<time>), once you no longer need to look at them.`,
 	"hook pre-update": `pre-update is the first half of a guarded update for operators who run u2 themselves

@@ -84,6 +84,8 @@ func cliHint(err error) string {
 		return "this snapshot cannot be restored; delete it (snapshot prune) and take a new one"
 	case *archive.InsufficientSpaceError:
 		return "free space there (snapshot prune removes old snapshots) or exclude large directories such as repository/logs"
+	case *archive.InUseError:
+		return "wait until it ends (carbonguard history lists the drills, status an update); the mark of a process that is gone no longer counts, and snapshot prune removes it"
 	case *archive.NotFoundError:
 		return "snapshot list shows the snapshots there are"
 	}

@@ -88,4 +88,12 @@
 // drill's copy, an update rehearsal's): the same verifying unpack, with no
 // swap, so no restore lock and no restore record; it never touches the
 // tree the snapshot was taken from.
+//
+// A reader that runs beside a prune marks the snapshot in use with a lease
+// (<store>/.in-use/<id>.<pid>.<n>, see lease.go): Extract, Verify,
+// ExportTar, Restore, Diff and DiffLive hold one while they read, and a
+// caller that needs a snapshot for longer (a drill, a rehearsal) takes one
+// with Lease. Prune keeps a snapshot in use, and the packs holding content
+// it needs as they are; Delete refuses it (InUseError). The lease of a
+// process that is gone does not count, and the next prune removes it.
 package archive

@@ -172,7 +172,7 @@ func (s *Store) readLeases() (live map[string][]LeaseInfo, stale []LeaseInfo, er
 		}
 		live[l.Snapshot] = append(live[l.Snapshot], l)
 	}
-	for _, ls := range live {
+	oldestFirst := func(ls []LeaseInfo) {
 		sort.Slice(ls, func(i, j int) bool {
 			if !ls[i].Since.Equal(ls[j].Since) {
 				return ls[i].Since.Before(ls[j].Since)
@@ -180,6 +180,10 @@ func (s *Store) readLeases() (live map[string][]LeaseInfo, stale []LeaseInfo, er
 			return ls[i].file < ls[j].file
 		})
 	}
+	for _, ls := range live {
+		oldestFirst(ls)
+	}
+	oldestFirst(stale)
 	return live, stale, nil
 }
 

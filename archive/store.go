@@ -38,6 +38,7 @@ const (
 //	<dir>/<id>/manifest.json      written last: its presence marks the snapshot complete
 //	<dir>/<id>/verified.json  the outcome of the last Verify
 //	<dir>/.tmp-<id>/          a snapshot being created; never listed, removed once stale
+//	<dir>/.in-use/<id>.<pid>.<n>  a lease: the snapshot is read by a running process (see Lease)
 //	<dir>/../restore.json     the in-flight restore record (see Restore, Recover)
 //
 // A Store is safe for use by one goroutine at a time; separate processes are
